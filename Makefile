@@ -1,0 +1,32 @@
+# farmreg -- PGXS build
+#
+#   make                  build the extension
+#   make install          install it into the PostgreSQL found by PG_CONFIG
+#   make installcheck     pg_regress suite against a running server (PGHOST, PGPORT, ...)
+#   make test             everything, on a private cluster: see scripts/test.sh
+#   make demo             a private cluster, a registration and every failure, with its copy
+
+EXTENSION    = farmreg
+MODULE_big   = farmreg
+OBJS         = src/farmreg.o src/validate.o src/password.o src/catalog.o \
+               src/steps.o src/register.o
+DATA         = $(sort $(wildcard sql/farmreg--*.sql))
+PGFILEDESC   = "farmreg - transactional farm-admin registration"
+
+# pg_regress: every sql/*.sql but the install and upgrade scripts
+REGRESS      = $(filter-out farmreg--%,$(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=farmreg
+
+PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
+               -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK   = -lsodium
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo bench
+test:
+	@scripts/test.sh
+demo:
+	@scripts/demo.sh

@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * validate.h
+ *	  Pure field rules for a farm-admin registration.
+ *
+ * Everything here is plain C over UTF-8 byte strings: no PostgreSQL headers,
+ * no allocation, no global state.  That keeps the rules easy to read next to
+ * the contract, and lets them be fuzzed and sanitized outside the server.
+ *
+ * A rule returns NULL when the value is acceptable, else the error code (one
+ * of the FR_CODE_* strings below, which are also the keys of the message
+ * catalog).  Database lookups (taken usernames, unknown USDA ids, ...) are not
+ * rules: they live in register.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FARMREG_VALIDATE_H
+#define FARMREG_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Fields, in the order their errors are reported. */
+typedef enum FrField
+{
+	FR_FIELD_USERNAME = 0,
+	FR_FIELD_PASSWORD,
+	FR_FIELD_NAME,
+	FR_FIELD_EMAIL,
+	FR_FIELD_USDA_UID,
+	FR_FIELD_IDEMPOTENCY_KEY,
+	FR_NFIELDS
+} FrField;
+
+extern const char *const fr_field_names[FR_NFIELDS];
+
+/* Error codes: stable, part of the contract, keys of farmreg.messages. */
+#define FR_CODE_USERNAME_BLANK			"username_blank"
+#define FR_CODE_USERNAME_INVALID		"username_invalid"
+#define FR_CODE_USERNAME_TAKEN			"username_taken"
+#define FR_CODE_PASSWORD_TOO_SHORT		"password_too_short"
+#define FR_CODE_PASSWORD_TOO_LONG		"password_too_long"
+#define FR_CODE_NAME_BLANK				"name_blank"
+#define FR_CODE_NAME_TOO_LONG			"name_too_long"
+#define FR_CODE_EMAIL_BLANK				"email_blank"
+#define FR_CODE_EMAIL_INVALID			"email_invalid"
+#define FR_CODE_EMAIL_ALREADY_CLAIMED	"email_already_claimed"
+#define FR_CODE_USDA_UID_BLANK			"usda_uid_blank"
+#define FR_CODE_INVALID_USDA_UID		"invalid_usda_uid"
+#define FR_CODE_FARM_ALREADY_CLAIMED	"farm_already_claimed"
+#define FR_CODE_IDEMPOTENCY_KEY_INVALID "idempotency_key_invalid"
+#define FR_CODE_IDEMPOTENCY_KEY_REUSED	"idempotency_key_reused"
+#define FR_CODE_INTERNAL_ERROR			"internal_error"
+
+/* Limits of the contract, in characters (Unicode code points). */
+#define FR_USERNAME_MIN		3
+#define FR_USERNAME_MAX		32
+#define FR_PASSWORD_MIN		8
+#define FR_PASSWORD_MAX		1024
+#define FR_NAME_MAX			200
+#define FR_EMAIL_MAX		254
+#define FR_EMAIL_LOCAL_MAX	64
+#define FR_DOMAIN_LABEL_MAX 63
+#define FR_KEY_MAX			255
+
+/*
+ * Number of characters in a UTF-8 string.  A byte that does not start a
+ * well-formed sequence counts as one character, so any input has a length.
+ */
+extern size_t fr_utf8_length(const char *s, size_t len);
+
+/*
+ * Trims surrounding white space (Unicode White_Space: ASCII blanks and
+ * controls \t\n\v\f\r, NEL, NO-BREAK SPACE, the U+2000 spaces, ideographic
+ * space, ...) and returns the trimmed length; *start receives the offset of
+ * the first kept byte.
+ */
+extern size_t fr_trim(const char *s, size_t len, size_t *start);
+
+/* The rules.  Values are trimmed already (but for the password, never trimmed). */
+extern const char *fr_check_username(const char *s, size_t len);
+extern const char *fr_check_password(const char *s, size_t len);
+extern const char *fr_check_name(const char *s, size_t len);
+extern const char *fr_check_email(const char *s, size_t len);
+extern const char *fr_check_usda_uid(const char *s, size_t len);
+extern const char *fr_check_idempotency_key(const char *s, size_t len, bool is_null);
+
+#endif							/* FARMREG_VALIDATE_H */
