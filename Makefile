@@ -26,6 +26,6 @@ include $(PGXS)
 
 .PHONY: test demo bench
 test:
-	@scripts/test.sh
+	@bash scripts/test.sh
 demo:
-	@scripts/demo.sh
+	@bash scripts/demo.sh
