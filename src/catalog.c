@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * catalog.c
- *	  Error code + locale -> copy, from farmreg.messages.
+ *	  Error code + locale -> copy, from farmreg.messages, for results and
+ *	  for the SQL function error_message(code, locale).
  *
  * There is deliberately no cache: copy is read when a failure needs it (one
  * query for all the codes of a result), so an UPDATE of farmreg.messages
@@ -17,10 +18,14 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "catalog.h"
+
+PG_FUNCTION_INFO_V1(farmreg_error_message);
 
 char	   *farmreg_locale = NULL;
 
@@ -160,4 +165,24 @@ fr_catalog_lookup(const char *const *codes, int ncodes, const char *locale,
 		}
 	}
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* error_message(code, locale): the catalog's copy, NULL for an unknown code. */
+Datum
+farmreg_error_message(PG_FUNCTION_ARGS)
+{
+	const char *code;
+	char	   *message;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	code = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	fr_spi_connect();
+	fr_catalog_lookup(&code, 1, fr_arg_cstring(fcinfo, 1), true, &message);
+	SPI_finish();
+
+	if (message == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(message));
 }

@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * register.c
- *	  The SQL entry points: register_farm_admin, verify_password and
- *	  error_message.
+ *	  Farm-admin registration: register_farm_admin() and, in batches,
+ *	  register_farm_admins().
  *
  * A registration is the static step program below (create_user ->
- * create_farm -> create_farmer -> record_idempotency_key) plus the map from
- * unique constraints to error codes; steps.c runs it.  Around it:
+ * create_farm -> create_farmer -> record_idempotency_key -> append_event)
+ * plus the map from unique constraints to error codes; steps.c runs it.
+ * Around it, for every request:
  *
- *	read + trim arguments (NULL = blank)
+ *	read + trim the fields (NULL = blank)
  *	field rules (validate.c), then ONE lookup query for everything the
  *	database knows: taken username / email, the USDA record and whether it is
  *	claimed, and the idempotency key
@@ -17,9 +18,18 @@
  *	any error -> a result with every field's error, failed_step = validate
  *	hash the password (only now), run the steps, map what failed
  *
+ * A batch judges each request exactly so, plus the requests before it in the
+ * same batch (the first one wins), hashes only the accepted ones, and runs
+ * them a chunk at a time: one subtransaction per chunk, not per request.  A
+ * request that fails inside the database is taken out and the rest of its
+ * chunk is run again, so it rolls back only itself.
+ *
+ * Versions: 1.0's SQL declares the entry points without the _1_1 suffix,
+ * whose program has no append_event step (1.0 has no events table); 1.1
+ * declares the _1_1 ones.  One library serves databases at either version.
+ *
  * Passwords: the plaintext goes to libsodium and nowhere else.  No SQL sees
- * it, and any error that escapes one of these functions is re-thrown with
- * its STATEMENT hidden, because the statement may hold the password.
+ * it, and errors escaping these functions have their STATEMENT hidden.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,20 +39,22 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 
+#include "args.h"
 #include "catalog.h"
 #include "password.h"
 #include "steps.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(farmreg_register_farm_admin);
-PG_FUNCTION_INFO_V1(farmreg_verify_password);
-PG_FUNCTION_INFO_V1(farmreg_error_message);
+PG_FUNCTION_INFO_V1(farmreg_register_farm_admin_1_1);
+PG_FUNCTION_INFO_V1(farmreg_register_farm_admins_1_1);
 
 /*
  * The registration program.
@@ -57,6 +69,7 @@ enum
 	IN_USDA_FARM_ID,
 	IN_KEY,
 	IN_DIGEST,
+	IN_USDA_UID,
 	N_INPUTS
 };
 
@@ -66,6 +79,7 @@ enum
 	STEP_CREATE_FARM,
 	STEP_CREATE_FARMER,
 	STEP_RECORD_KEY,
+	STEP_APPEND_EVENT,
 	N_STEPS
 };
 
@@ -104,7 +118,7 @@ static const FrStep registration_steps[N_STEPS] = {
 	},
 	[STEP_RECORD_KEY] = {
 		/*
-		 * Last, so a keyed registration costs one write more than an unkeyed
+		 * Late, so a keyed registration costs one write more than an unkeyed
 		 * one.  Two sessions sending the same key with the same request
 		 * collide on the username first, another request on this key; either
 		 * way the loser waits for the winner's commit and then finds the key.
@@ -120,6 +134,21 @@ static const FrStep registration_steps[N_STEPS] = {
 		.returns_id = false,
 		.skip_unless_input = IN_KEY,
 	},
+	[STEP_APPEND_EVENT] = {
+		/* the outbox (1.1): in the same subtransaction as the rows */
+		.label = "append_event",
+		.sql = "INSERT INTO farmreg.events (type, user_id, payload)"
+		" VALUES ('farm_admin_registered', $1, pg_catalog.jsonb_build_object("
+		"'user_id', $1, 'farm_id', $2, 'farmer_id', $3, 'username', $4,"
+		" 'email', $5, 'name', $6, 'usda_uid', $7))",
+		.args = {STEP_ID(STEP_CREATE_USER), STEP_ID(STEP_CREATE_FARM),
+			STEP_ID(STEP_CREATE_FARMER), INPUT(IN_USERNAME, TEXTOID),
+			INPUT(IN_EMAIL, TEXTOID), INPUT(IN_NAME, TEXTOID),
+		INPUT(IN_USDA_UID, TEXTOID)},
+		.nargs = 7,
+		.returns_id = false,
+		.skip_unless_input = -1,
+	},
 };
 
 /* A unique violation that another session caused between check and insert. */
@@ -130,7 +159,15 @@ static const FrConstraintCode registration_constraints[] = {
 	{"idempotency_keys_pkey", "idempotency_key", FR_CODE_IDEMPOTENCY_KEY_REUSED},
 };
 
-static FrProgram registration = {
+static FrProgram registration_1_0 = {
+	.name = "register_farm_admin",
+	.steps = registration_steps,
+	.nsteps = STEP_APPEND_EVENT,	/* all but the event */
+	.constraints = registration_constraints,
+	.nconstraints = lengthof(registration_constraints),
+};
+
+static FrProgram registration_1_1 = {
 	.name = "register_farm_admin",
 	.steps = registration_steps,
 	.nsteps = N_STEPS,
@@ -170,21 +207,11 @@ enum
 	LK_KEY_FARMER_ID
 };
 
-#define DIGEST_BYTES crypto_generichash_BYTES
+#define DIGEST_BYTES	crypto_generichash_BYTES
+#define N_RESULT_COLS	8
 
-/* One argument: its bytes in UTF-8 (after trimming, but for the password). */
-typedef struct Field
-{
-	const char *utf8;
-	size_t		len;
-	bool		is_null;
-} Field;
-
-typedef struct Request
-{
-	Field		f[FR_NFIELDS];
-	unsigned char digest[DIGEST_BYTES];
-} Request;
+/* A batch runs this many accepted requests per subtransaction. */
+#define BATCH_CHUNK		256
 
 typedef struct Lookup
 {
@@ -208,78 +235,24 @@ typedef struct Outcome
 	const char *internal_sqlstate;	/* set for internal_error */
 } Outcome;
 
-/*
- * Runs fn with errors re-thrown without their STATEMENT: the log line of a
- * failed statement would otherwise carry a password given as a literal.
- */
-static Datum
-call_hiding_statement(Datum (*fn) (FunctionCallInfo), FunctionCallInfo fcinfo)
+typedef struct Request
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		result = (Datum) 0;
+	FrFieldValue f[FR_NFIELDS];
+	unsigned char digest[DIGEST_BYTES];
+	Lookup		lk;
+	Outcome		out;
+	int			follows;		/* batch: same key and request as this one */
+	Datum		values[N_INPUTS];
+	bool		nulls[N_INPUTS];
+} Request;
 
-	PG_TRY();
-	{
-		result = fn(fcinfo);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->hide_stmt = true;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return result;
-}
-
-/* UTF-8 bytes of a text argument in the database encoding. */
-static void
-read_field(FunctionCallInfo fcinfo, int argno, bool trim, Field *field)
+/* Catalog copy for the codes of a call's results, read in one query. */
+typedef struct Copy
 {
-	text	   *t;
-	const char *s;
-	size_t		len;
-	size_t		start = 0;
-
-	if (PG_ARGISNULL(argno))
-	{
-		field->utf8 = "";
-		field->len = 0;
-		field->is_null = true;
-		return;
-	}
-	t = PG_GETARG_TEXT_PP(argno);
-	len = VARSIZE_ANY_EXHDR(t);
-	s = pg_server_to_any(VARDATA_ANY(t), len, PG_UTF8);
-	if (s != VARDATA_ANY(t))
-		len = strlen(s);
-	if (trim)
-		len = fr_trim(s, len, &start);
-	field->utf8 = s + start;
-	field->len = len;
-	field->is_null = false;
-}
-
-/* A field as a text Datum in the database encoding, for SQL. */
-static Datum
-field_text(const Field *field)
-{
-	char	   *server = pg_any_to_server(field->utf8, field->len, PG_UTF8);
-
-	if (server != field->utf8)
-		return PointerGetDatum(cstring_to_text(server));
-	return PointerGetDatum(cstring_to_text_with_len(field->utf8, field->len));
-}
-
-static char *
-arg_cstring(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
+	int			n;
+	const char *codes[2 * FR_NFIELDS + 8];
+	char	   *messages[2 * FR_NFIELDS + 8];
+} Copy;
 
 /* BLAKE2b of the request's identity: username, name, email, usda_uid. */
 static void
@@ -293,7 +266,7 @@ request_digest(Request *req)
 	crypto_generichash_init(&state, NULL, 0, DIGEST_BYTES);
 	for (int i = 0; i < (int) lengthof(parts); i++)
 	{
-		const Field *f = &req->f[parts[i]];
+		const FrFieldValue *f = &req->f[parts[i]];
 		uint64		len = f->len;
 		unsigned char lenbytes[8];
 
@@ -328,13 +301,22 @@ get_int8(int col, int64 *out)
 	return !isnull;
 }
 
+static bool
+key_given(const Request *req)
+{
+	return !req->f[FR_FIELD_IDEMPOTENCY_KEY].is_null &&
+		req->out.codes[FR_FIELD_IDEMPOTENCY_KEY] == NULL;
+}
+
 /*
- * Runs the lookup query.  Fields whose format is wrong are passed as NULL
- * (no lookup for them); key_only asks about the idempotency key alone.
+ * Runs the lookup query into req->lk.  Fields whose format is wrong are
+ * passed as NULL (no lookup for them); key_only asks about the key alone.
  */
 static void
-lookup(const Request *req, const Outcome *checked, bool key_only, Lookup *lk)
+lookup(Request *req, bool key_only)
 {
+	const FrField looked_up[3] = {FR_FIELD_USERNAME, FR_FIELD_EMAIL, FR_FIELD_USDA_UID};
+	Lookup	   *lk = &req->lk;
 	Datum		args[4] = {0};
 	char		nulls[4] = {'n', 'n', 'n', 'n'};
 	int			rc;
@@ -355,25 +337,17 @@ lookup(const Request *req, const Outcome *checked, bool key_only, Lookup *lk)
 		lookup_plan = plan;
 	}
 
-	if (!key_only && checked->codes[FR_FIELD_USERNAME] == NULL)
+	for (int i = 0; i < 3 && !key_only; i++)
 	{
-		args[0] = field_text(&req->f[FR_FIELD_USERNAME]);
-		nulls[0] = ' ';
+		if (req->out.codes[looked_up[i]] == NULL)
+		{
+			args[i] = fr_field_text(&req->f[looked_up[i]]);
+			nulls[i] = ' ';
+		}
 	}
-	if (!key_only && checked->codes[FR_FIELD_EMAIL] == NULL)
+	if (key_given(req))
 	{
-		args[1] = field_text(&req->f[FR_FIELD_EMAIL]);
-		nulls[1] = ' ';
-	}
-	if (!key_only && checked->codes[FR_FIELD_USDA_UID] == NULL)
-	{
-		args[2] = field_text(&req->f[FR_FIELD_USDA_UID]);
-		nulls[2] = ' ';
-	}
-	if (!req->f[FR_FIELD_IDEMPOTENCY_KEY].is_null &&
-		checked->codes[FR_FIELD_IDEMPOTENCY_KEY] == NULL)
-	{
-		args[3] = field_text(&req->f[FR_FIELD_IDEMPOTENCY_KEY]);
+		args[3] = fr_field_text(&req->f[FR_FIELD_IDEMPOTENCY_KEY]);
 		nulls[3] = ' ';
 	}
 
@@ -412,51 +386,34 @@ lookup(const Request *req, const Outcome *checked, bool key_only, Lookup *lk)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* An idempotency key seen before: its stored result, or key reuse. */
+/* The result of a key seen before: its stored result, or key reuse. */
 static void
-answer_from_key(const Lookup *lk, Outcome *out)
+answer_from_key(Request *req)
 {
-	if (lk->key_matches)
+	if (req->lk.key_matches)
 	{
-		out->ok = true;
-		memcpy(out->ids, lk->key_ids, sizeof(out->ids));
+		req->out.ok = true;
+		memcpy(req->out.ids, req->lk.key_ids, sizeof(req->out.ids));
 	}
 	else
 	{
-		out->codes[FR_FIELD_IDEMPOTENCY_KEY] = FR_CODE_IDEMPOTENCY_KEY_REUSED;
-		out->failed_step = "validate";
+		req->out.codes[FR_FIELD_IDEMPOTENCY_KEY] = FR_CODE_IDEMPOTENCY_KEY_REUSED;
+		req->out.failed_step = "validate";
 	}
 }
 
-static void
-log_internal_error(const char *step, const ErrorData *edata)
+/*
+ * Field rules, then the database.  Returns false when the request is
+ * answered already by its idempotency key (the stored result, or key reuse
+ * beside any format errors: the rows the key registered would only show up
+ * as conflicts).  Otherwise out.codes holds every field's error, if any.
+ */
+static bool
+validate_request(Request *req)
 {
-	ereport(LOG,
-			(errcode(edata->sqlerrcode),
-			 errmsg("farmreg: registration failed in step \"%s\": %s",
-					step, edata->message),
-			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-			 edata->hint ? errhint("%s", edata->hint) : 0,
-			 edata->context ? errcontext("%s", edata->context) : 0,
-			 errhidestmt(true)));
-}
+	const FrFieldValue *f = req->f;
+	Outcome    *out = &req->out;
 
-/* The registration itself; connected to SPI. */
-static void
-register_one(Request *req, Outcome *out)
-{
-	const Field *f = req->f;
-	Lookup		lk;
-	bool		any_error = false;
-	char		hash[crypto_pwhash_argon2id_STRBYTES];
-	Datum		values[N_INPUTS];
-	bool		nulls[N_INPUTS] = {0};
-	FrRequest	run = {.values = values,.nulls = nulls};
-	FrFailure	failure;
-
-	memset(out, 0, sizeof(*out));
-
-	/* field rules */
 	out->codes[FR_FIELD_USERNAME] =
 		fr_check_username(f[FR_FIELD_USERNAME].utf8, f[FR_FIELD_USERNAME].len);
 	out->codes[FR_FIELD_PASSWORD] =
@@ -472,63 +429,84 @@ register_one(Request *req, Outcome *out)
 								 f[FR_FIELD_IDEMPOTENCY_KEY].len,
 								 f[FR_FIELD_IDEMPOTENCY_KEY].is_null);
 
-	/* what the database knows */
 	request_digest(req);
-	lookup(req, out, false, &lk);
-	if (lk.key_found)
+	lookup(req, false);
+	if (req->lk.key_found)
 	{
-		/*
-		 * The key decides: the same request gets its stored result, another
-		 * one idempotency_key_reused beside its format errors (the rows the
-		 * key registered would only show up here as conflicts).
-		 */
-		answer_from_key(&lk, out);
-		return;
+		answer_from_key(req);
+		return false;
 	}
-	if (out->codes[FR_FIELD_USERNAME] == NULL && lk.username_taken)
+
+	if (out->codes[FR_FIELD_USERNAME] == NULL && req->lk.username_taken)
 		out->codes[FR_FIELD_USERNAME] = FR_CODE_USERNAME_TAKEN;
-	if (out->codes[FR_FIELD_EMAIL] == NULL && lk.email_taken)
+	if (out->codes[FR_FIELD_EMAIL] == NULL && req->lk.email_taken)
 		out->codes[FR_FIELD_EMAIL] = FR_CODE_EMAIL_ALREADY_CLAIMED;
 	if (out->codes[FR_FIELD_USDA_UID] == NULL)
 	{
-		if (!lk.usda_found)
+		if (!req->lk.usda_found)
 			out->codes[FR_FIELD_USDA_UID] = FR_CODE_INVALID_USDA_UID;
-		else if (lk.farm_claimed)
+		else if (req->lk.farm_claimed)
 			out->codes[FR_FIELD_USDA_UID] = FR_CODE_FARM_ALREADY_CLAIMED;
 	}
-	for (int i = 0; i < FR_NFIELDS; i++)
-		any_error |= out->codes[i] != NULL;
-	if (any_error)
-	{
-		out->failed_step = "validate";
-		return;
-	}
+	return true;
+}
 
-	/* only an accepted request pays for hashing */
+static bool
+has_errors(const Outcome *out)
+{
+	for (int i = 0; i < FR_NFIELDS; i++)
+	{
+		if (out->codes[i] != NULL)
+			return true;
+	}
+	return false;
+}
+
+static void
+set_internal_error(Request *req, const char *step, int sqlerrcode)
+{
+	req->out.failed_step = step;
+	req->out.internal_sqlstate = unpack_sql_state(sqlerrcode);
+}
+
+/*
+ * Hashes the password of an accepted request (only now: rejected requests
+ * never pay for it) and binds the program's inputs.  False when the hash
+ * could not be made, with the outcome set.
+ */
+static bool
+bind_inputs(Request *req)
+{
+	const FrFieldValue *f = req->f;
+	char		hash[crypto_pwhash_argon2id_STRBYTES];
+
 	if (!fr_password_hash(f[FR_FIELD_PASSWORD].utf8, f[FR_FIELD_PASSWORD].len,
 						  hash))
 	{
+		const char *step = registration_steps[STEP_CREATE_USER].label;
+
 		ereport(LOG,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("farmreg: registration failed in step \"%s\": could not hash the password with opslimit %d and memlimit %d kB",
-						registration_steps[STEP_CREATE_USER].label,
-						farmreg_password_opslimit, farmreg_password_memlimit_kb),
+						step, farmreg_password_opslimit,
+						farmreg_password_memlimit_kb),
 				 errhidestmt(true)));
-		out->failed_step = registration_steps[STEP_CREATE_USER].label;
-		out->internal_sqlstate = unpack_sql_state(ERRCODE_OUT_OF_MEMORY);
-		return;
+		set_internal_error(req, step, ERRCODE_OUT_OF_MEMORY);
+		return false;
 	}
 
-	values[IN_USERNAME] = field_text(&f[FR_FIELD_USERNAME]);
-	values[IN_EMAIL] = field_text(&f[FR_FIELD_EMAIL]);
-	values[IN_NAME] = field_text(&f[FR_FIELD_NAME]);
-	values[IN_PASSWORD_HASH] = CStringGetTextDatum(hash);
-	values[IN_FARM_NAME] = PointerGetDatum(lk.usda_name);
-	values[IN_USDA_FARM_ID] = Int64GetDatum(lk.usda_farm_id);
+	memset(req->nulls, 0, sizeof(req->nulls));
+	req->values[IN_USERNAME] = fr_field_text(&f[FR_FIELD_USERNAME]);
+	req->values[IN_EMAIL] = fr_field_text(&f[FR_FIELD_EMAIL]);
+	req->values[IN_NAME] = fr_field_text(&f[FR_FIELD_NAME]);
+	req->values[IN_PASSWORD_HASH] = CStringGetTextDatum(hash);
+	req->values[IN_FARM_NAME] = PointerGetDatum(req->lk.usda_name);
+	req->values[IN_USDA_FARM_ID] = Int64GetDatum(req->lk.usda_farm_id);
+	req->values[IN_USDA_UID] = fr_field_text(&f[FR_FIELD_USDA_UID]);
 	if (f[FR_FIELD_IDEMPOTENCY_KEY].is_null)
 	{
-		nulls[IN_KEY] = nulls[IN_DIGEST] = true;
-		values[IN_KEY] = values[IN_DIGEST] = (Datum) 0;
+		req->nulls[IN_KEY] = req->nulls[IN_DIGEST] = true;
+		req->values[IN_KEY] = req->values[IN_DIGEST] = (Datum) 0;
 	}
 	else
 	{
@@ -536,24 +514,40 @@ register_one(Request *req, Outcome *out)
 
 		SET_VARSIZE(digest, VARHDRSZ + DIGEST_BYTES);
 		memcpy(VARDATA(digest), req->digest, DIGEST_BYTES);
-		values[IN_KEY] = field_text(&f[FR_FIELD_IDEMPOTENCY_KEY]);
-		values[IN_DIGEST] = PointerGetDatum(digest);
+		req->values[IN_KEY] = fr_field_text(&f[FR_FIELD_IDEMPOTENCY_KEY]);
+		req->values[IN_DIGEST] = PointerGetDatum(digest);
 	}
+	return true;
+}
 
-	if (fr_run_steps(&registration, &run, 1, &failure))
-	{
-		out->ok = true;
-		out->ids[0] = run.ids[STEP_CREATE_USER];
-		out->ids[1] = run.ids[STEP_CREATE_FARM];
-		out->ids[2] = run.ids[STEP_CREATE_FARMER];
-		return;
-	}
+static void
+take_ids(Request *req, const FrRequest *run)
+{
+	req->out.ok = true;
+	req->out.ids[0] = run->ids[STEP_CREATE_USER];
+	req->out.ids[1] = run->ids[STEP_CREATE_FARM];
+	req->out.ids[2] = run->ids[STEP_CREATE_FARMER];
+}
 
-	out->failed_step = registration_steps[failure.step].label;
-	if (failure.conflict == NULL)
+/* What a failed run means for the request that failed. */
+static void
+take_failure(Request *req, const FrProgram *prog, const FrFailure *failure)
+{
+	const char *step = prog->steps[failure->step].label;
+
+	if (failure->conflict == NULL)
 	{
-		log_internal_error(out->failed_step, failure.error);
-		out->internal_sqlstate = unpack_sql_state(failure.error->sqlerrcode);
+		ereport(LOG,
+				(errcode(failure->error->sqlerrcode),
+				 errmsg("farmreg: registration failed in step \"%s\": %s",
+						step, failure->error->message),
+				 failure->error->detail ?
+				 errdetail_internal("%s", failure->error->detail) : 0,
+				 failure->error->hint ? errhint("%s", failure->error->hint) : 0,
+				 failure->error->context ?
+				 errcontext("%s", failure->error->context) : 0,
+				 errhidestmt(true)));
+		set_internal_error(req, step, failure->error->sqlerrcode);
 		return;
 	}
 
@@ -562,25 +556,104 @@ register_one(Request *req, Outcome *out)
 	 * our idempotency key (it committed: we waited for it on the index), its
 	 * result is ours.
 	 */
-	if (!f[FR_FIELD_IDEMPOTENCY_KEY].is_null)
+	if (key_given(req))
 	{
-		lookup(req, out, true, &lk);
-		if (lk.key_found)
+		lookup(req, true);
+		if (req->lk.key_found)
 		{
-			answer_from_key(&lk, out);
+			answer_from_key(req);
 			return;
 		}
-		if (strcmp(failure.conflict->code, FR_CODE_IDEMPOTENCY_KEY_REUSED) == 0)
+		if (strcmp(failure->conflict->code, FR_CODE_IDEMPOTENCY_KEY_REUSED) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent registration with the same idempotency key"),
 					 errhint("Retry the transaction.")));
 	}
+	req->out.failed_step = step;
 	for (int i = 0; i < FR_NFIELDS; i++)
 	{
-		if (strcmp(fr_field_names[i], failure.conflict->field) == 0)
-			out->codes[i] = failure.conflict->code;
+		if (strcmp(fr_field_names[i], failure->conflict->field) == 0)
+			req->out.codes[i] = failure->conflict->code;
 	}
+}
+
+/*
+ * Runs the accepted requests reqs[0..n), BATCH_CHUNK per subtransaction.
+ * When one fails it is taken out and the rest of its chunk runs again.
+ */
+static void
+run_requests(FrProgram *prog, Request **reqs, int n)
+{
+	FrRequest  *runs = palloc(sizeof(FrRequest) * Min(n, BATCH_CHUNK));
+	int		   *live = palloc(sizeof(int) * Min(n, BATCH_CHUNK));
+
+	for (int start = 0; start < n; start += BATCH_CHUNK)
+	{
+		int			nlive = 0;
+
+		for (int i = start; i < n && i < start + BATCH_CHUNK; i++)
+			live[nlive++] = i;
+
+		while (nlive > 0)
+		{
+			FrFailure	failure;
+
+			for (int j = 0; j < nlive; j++)
+			{
+				runs[j].values = reqs[live[j]]->values;
+				runs[j].nulls = reqs[live[j]]->nulls;
+			}
+			if (fr_run_steps(prog, runs, nlive, &failure))
+			{
+				for (int j = 0; j < nlive; j++)
+					take_ids(reqs[live[j]], &runs[j]);
+				break;
+			}
+			take_failure(reqs[live[failure.request]], prog, &failure);
+			nlive--;
+			memmove(&live[failure.request], &live[failure.request + 1],
+					sizeof(int) * (nlive - failure.request));
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Adds the codes of an outcome to the set whose copy is to be read. */
+static void
+copy_want(Copy *copy, const Outcome *out)
+{
+	const char *codes[FR_NFIELDS + 1];
+	int			n = 0;
+
+	for (int i = 0; i < FR_NFIELDS; i++)
+	{
+		if (out->codes[i] != NULL)
+			codes[n++] = out->codes[i];
+	}
+	if (out->internal_sqlstate != NULL)
+		codes[n++] = FR_CODE_INTERNAL_ERROR;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		seen = false;
+
+		for (int j = 0; j < copy->n && !seen; j++)
+			seen = strcmp(copy->codes[j], codes[i]) == 0;
+		if (!seen && copy->n < (int) lengthof(copy->codes))
+			copy->codes[copy->n++] = codes[i];
+	}
+}
+
+static const char *
+copy_for(const Copy *copy, const char *code)
+{
+	for (int j = 0; j < copy->n; j++)
+	{
+		if (strcmp(copy->codes[j], code) == 0)
+			return copy->messages[j];
+	}
+	return NULL;
 }
 
 /* Adds "key": value (a JSON null for a NULL value) to an object. */
@@ -605,232 +678,465 @@ push_pair(JsonbParseState **state, const char *key, const char *value)
 	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
-/*
- * The result row.  Copy for every code of a failure comes from one catalog
- * query.  Still connected to SPI.
- */
-static HeapTuple
-result_tuple(FunctionCallInfo fcinfo, const Outcome *out, const char *locale,
-			 MemoryContext tuplecxt)
+/* The eight columns of farmreg.registration_result for an outcome. */
+static void
+result_values(const Outcome *out, const Copy *copy, Datum *values, bool *nulls)
 {
-	const char *codes[FR_NFIELDS + 1];
-	const char *fields[FR_NFIELDS + 1];
-	char	   *messages[FR_NFIELDS + 1];
-	int			n = 0;
 	JsonbParseState *state = NULL;
 	JsonbValue *array;
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
-	MemoryContext oldcxt;
-	HeapTuple	tuple;
-
-	if (!out->ok)
-	{
-		for (int i = 0; i < FR_NFIELDS; i++)
-		{
-			if (out->codes[i] != NULL)
-			{
-				fields[n] = fr_field_names[i];
-				codes[n++] = out->codes[i];
-			}
-		}
-		if (out->internal_sqlstate != NULL)
-		{
-			fields[n] = NULL;
-			codes[n++] = FR_CODE_INTERNAL_ERROR;
-		}
-		Assert(n > 0);
-		fr_catalog_lookup(codes, n, locale, false, messages);
-	}
+	const char *first = NULL;
 
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i <= FR_NFIELDS; i++)
 	{
+		const char *field = i < FR_NFIELDS ? fr_field_names[i] : NULL;
+		const char *code = i < FR_NFIELDS ? out->codes[i] :
+			out->internal_sqlstate ? FR_CODE_INTERNAL_ERROR : NULL;
+
+		if (code == NULL)
+			continue;
+		if (first == NULL)
+			first = code;
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_pair(&state, "field", fields[i]);
-		push_pair(&state, "code", codes[i]);
-		push_pair(&state, "message", messages[i]);
-		if (strcmp(codes[i], FR_CODE_INTERNAL_ERROR) == 0)
+		push_pair(&state, "field", field);
+		push_pair(&state, "code", code);
+		push_pair(&state, "message", copy_for(copy, code));
+		if (field == NULL)
 			push_pair(&state, "sqlstate", out->internal_sqlstate);
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
 	array = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 
+	memset(nulls, 0, sizeof(bool) * N_RESULT_COLS);
 	values[0] = BoolGetDatum(out->ok);
 	for (int i = 0; i < 3; i++)
 	{
 		values[1 + i] = Int64GetDatum(out->ids[i]);
 		nulls[1 + i] = !out->ok;
 	}
-	nulls[4] = nulls[6] = out->ok;
-	if (!out->ok)
+	nulls[4] = nulls[6] = true;
+	if (!out->ok && first != NULL)
 	{
-		values[4] = CStringGetTextDatum(codes[0]);
-		if (messages[0] != NULL)
-			values[6] = CStringGetTextDatum(messages[0]);
-		else
-			nulls[6] = true;
+		const char *message = copy_for(copy, first);
+
+		values[4] = CStringGetTextDatum(first);
+		nulls[4] = false;
+		if (message != NULL)
+		{
+			values[6] = CStringGetTextDatum(message);
+			nulls[6] = false;
+		}
 	}
 	nulls[5] = out->failed_step == NULL;
 	if (out->failed_step != NULL)
 		values[5] = CStringGetTextDatum(out->failed_step);
 	values[7] = JsonbPGetDatum(JsonbValueToJsonb(array));
+}
 
-	oldcxt = MemoryContextSwitchTo(tuplecxt);
+static void
+read_copy(Copy *copy, const char *locale)
+{
+	fr_catalog_lookup(copy->codes, copy->n, locale, false, copy->messages);
+}
+
+/* One registration; connected to SPI. */
+static void
+register_one(FrProgram *prog, Request *req)
+{
+	FrRequest	run = {.values = req->values,.nulls = req->nulls};
+	FrFailure	failure;
+
+	if (!validate_request(req))
+		return;
+	if (has_errors(&req->out))
+	{
+		req->out.failed_step = "validate";
+		return;
+	}
+	if (!bind_inputs(req))
+		return;
+	if (fr_run_steps(prog, &run, 1, &failure))
+		take_ids(req, &run);
+	else
+		take_failure(req, prog, &failure);
+}
+
+static Datum
+register_farm_admin(FunctionCallInfo fcinfo, FrProgram *prog)
+{
+	MemoryContext fncxt = CurrentMemoryContext;
+	MemoryContext callcxt;
+	Request    *req;
+	char	   *locale;
+	Copy		copy = {0};
+	TupleDesc	tupdesc;
+	Datum		values[N_RESULT_COLS];
+	bool		nulls[N_RESULT_COLS];
+	HeapTuple	tuple;
+
+	PreventCommandIfReadOnly("register_farm_admin()");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("function returning record called in context that cannot accept type record")));
-	tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
-	MemoryContextSwitchTo(oldcxt);
-	return tuple;
-}
-
-static Datum
-register_farm_admin(FunctionCallInfo fcinfo)
-{
-	MemoryContext fncxt = CurrentMemoryContext;
-	MemoryContext callcxt;
-	Request		req;
-	Outcome		out;
-	char	   *locale;
-	HeapTuple	tuple;
-
-	PreventCommandIfReadOnly("register_farm_admin()");
 
 	/* everything of this call lives in callcxt, gone when it returns */
 	callcxt = AllocSetContextCreate(fncxt, "farmreg registration",
 									ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(callcxt);
 
-	read_field(fcinfo, 0, true, &req.f[FR_FIELD_USERNAME]);
-	read_field(fcinfo, 1, false, &req.f[FR_FIELD_PASSWORD]);
-	read_field(fcinfo, 2, true, &req.f[FR_FIELD_NAME]);
-	read_field(fcinfo, 3, true, &req.f[FR_FIELD_EMAIL]);
-	read_field(fcinfo, 4, true, &req.f[FR_FIELD_USDA_UID]);
-	read_field(fcinfo, 5, true, &req.f[FR_FIELD_IDEMPOTENCY_KEY]);
-	locale = arg_cstring(fcinfo, 6);
+	req = palloc0(sizeof(Request));
+	fr_field_from_arg(fcinfo, 0, true, &req->f[FR_FIELD_USERNAME]);
+	fr_field_from_arg(fcinfo, 1, false, &req->f[FR_FIELD_PASSWORD]);
+	fr_field_from_arg(fcinfo, 2, true, &req->f[FR_FIELD_NAME]);
+	fr_field_from_arg(fcinfo, 3, true, &req->f[FR_FIELD_EMAIL]);
+	fr_field_from_arg(fcinfo, 4, true, &req->f[FR_FIELD_USDA_UID]);
+	fr_field_from_arg(fcinfo, 5, true, &req->f[FR_FIELD_IDEMPOTENCY_KEY]);
+	locale = fr_arg_cstring(fcinfo, 6);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not connect to SPI")));
-	MemoryContextSwitchTo(callcxt);
-
-	register_one(&req, &out);
-	tuple = result_tuple(fcinfo, &out, locale, fncxt);
-
+	fr_spi_connect();
+	register_one(prog, req);
+	copy_want(&copy, &req->out);
+	read_copy(&copy, locale);
 	SPI_finish();
+
+	result_values(&req->out, &copy, values, nulls);
 	MemoryContextSwitchTo(fncxt);
+	tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
 	MemoryContextDelete(callcxt);
 	return HeapTupleGetDatum(tuple);
+}
+
+static Datum
+register_farm_admin_1_0(FunctionCallInfo fcinfo)
+{
+	return register_farm_admin(fcinfo, &registration_1_0);
+}
+
+static Datum
+register_farm_admin_1_1(FunctionCallInfo fcinfo)
+{
+	return register_farm_admin(fcinfo, &registration_1_1);
 }
 
 Datum
 farmreg_register_farm_admin(PG_FUNCTION_ARGS)
 {
-	return call_hiding_statement(register_farm_admin, fcinfo);
+	return fr_call_hiding_statement(register_farm_admin_1_0, fcinfo);
+}
+
+Datum
+farmreg_register_farm_admin_1_1(PG_FUNCTION_ARGS)
+{
+	return fr_call_hiding_statement(register_farm_admin_1_1, fcinfo);
 }
 
 /*
- * verify_password(login, password): the user's id when login (a username or
- * an email, ignoring case) and password match, else NULL.
+ * Batches.
  */
-static SPIPlanPtr login_plans[2] = {NULL, NULL};
 
-static const char *const login_sql[2] = {
-	"SELECT u.id, u.password_hash FROM farmreg.users AS u"
-	" WHERE pg_catalog.lower(u.username) = pg_catalog.lower($1)",
-	"SELECT u.id, u.password_hash FROM farmreg.users AS u"
-	" WHERE pg_catalog.lower(u.email) = pg_catalog.lower($1)",
-};
+/* A field of a batch element; absent and JSON null are blank. */
+static void
+field_from_json(JsonbContainer *obj, const char *name, bool trim,
+				FrFieldValue *field)
+{
+	JsonbValue	v;
+	char	   *s;
+
+	if (!getKeyJsonValueFromContainer(obj, name, strlen(name), &v) ||
+		v.type == jbvNull)
+	{
+		fr_field_set(field, NULL, 0, trim);
+		return;
+	}
+	switch (v.type)
+	{
+		case jbvString:
+			fr_field_set(field, v.val.string.val, v.val.string.len, trim);
+			return;
+		case jbvNumeric:
+			s = DatumGetCString(DirectFunctionCall1(numeric_out,
+													NumericGetDatum(v.val.numeric)));
+			break;
+		case jbvBool:
+			s = v.val.boolean ? "true" : "false";
+			break;
+		default:
+			/* an object or array: its JSON text, which no rule accepts */
+			s = JsonbToCString(NULL, v.val.binary.data, v.val.binary.len);
+			break;
+	}
+	fr_field_set(field, s, strlen(s), trim);
+}
+
+static const char *
+json_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "string";
+		case jbvNumeric:
+			return "number";
+		case jbvBool:
+			return "boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "array" : "object";
+		default:
+			return "value";
+	}
+}
+
+static void
+read_requests(Jsonb *jb, Request **reqs_out, int *n_out)
+{
+	static const char *const keys[FR_NFIELDS] = {
+		"username", "password", "name", "email", "usda_uid", "idempotency_key"
+	};
+	Request    *reqs;
+	int			n;
+
+	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_ARRAY(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("requests must be a JSON array of objects"),
+				 errdetail("The value given is a JSON %s.",
+						   JB_ROOT_IS_SCALAR(jb) ? "scalar" : "object")));
+
+	n = JB_ROOT_COUNT(jb);
+	reqs = palloc0(sizeof(Request) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(&jb->root, i);
+
+		if (elem->type != jbvBinary || !JsonContainerIsObject(elem->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requests must be a JSON array of objects"),
+					 errdetail("Element %d is a JSON %s.", i + 1, json_type_name(elem))));
+		for (int f = 0; f < FR_NFIELDS; f++)
+			field_from_json(elem->val.binary.data, keys[f], f != FR_FIELD_PASSWORD,
+							&reqs[i].f[f]);
+		reqs[i].follows = -1;
+	}
+	*reqs_out = reqs;
+	*n_out = n;
+}
+
+/* What the accepted requests before this one in the batch have claimed. */
+typedef struct Claims
+{
+	HTAB	   *usernames;		/* lower-case username */
+	HTAB	   *emails;			/* lower-case email */
+	HTAB	   *farms;			/* usda_farms.id */
+	HTAB	   *keys;			/* BLAKE2b of the key -> the request */
+} Claims;
+
+typedef struct KeyClaim
+{
+	unsigned char key_digest[DIGEST_BYTES];
+	int			request;
+} KeyClaim;
+
+static HTAB *
+claims_table(const char *name, Size keysize, Size entrysize, int flags, int n)
+{
+	HASHCTL		ctl = {0};
+
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, Max(n, 16), &ctl, HASH_ELEM | HASH_CONTEXT | flags);
+}
+
+/* A lower-case copy, NUL-terminated, of an ASCII field (username, email). */
+static void
+ascii_lower_key(const FrFieldValue *f, char *buf, size_t size)
+{
+	size_t		n = Min(f->len, size - 1);
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = pg_ascii_tolower((unsigned char) f->utf8[i]);
+	buf[n] = '\0';
+}
+
+static void
+key_digest(const FrFieldValue *key, unsigned char out[DIGEST_BYTES])
+{
+	crypto_generichash(out, DIGEST_BYTES, (const unsigned char *) key->utf8,
+					   key->len, NULL, 0);
+}
+
+/*
+ * Judges request i against the accepted requests before it, as the database
+ * would if they had been registered one call at a time.  Returns false when
+ * the request is answered (it repeats an earlier one's key).
+ */
+static bool
+check_claims(Claims *claims, Request *reqs, int i)
+{
+	Request    *req = &reqs[i];
+	Outcome    *out = &req->out;
+	char		buf[FR_EMAIL_MAX + 1];
+	int64		farm = req->lk.usda_farm_id;
+
+	if (key_given(req))
+	{
+		unsigned char kd[DIGEST_BYTES];
+		KeyClaim   *kc;
+
+		key_digest(&req->f[FR_FIELD_IDEMPOTENCY_KEY], kd);
+		kc = hash_search(claims->keys, kd, HASH_FIND, NULL);
+		if (kc != NULL)
+		{
+			if (memcmp(reqs[kc->request].digest, req->digest, DIGEST_BYTES) == 0)
+				req->follows = kc->request;
+			else
+			{
+				out->codes[FR_FIELD_IDEMPOTENCY_KEY] = FR_CODE_IDEMPOTENCY_KEY_REUSED;
+				out->failed_step = "validate";
+			}
+			return false;
+		}
+	}
+
+	if (out->codes[FR_FIELD_USERNAME] == NULL)
+	{
+		ascii_lower_key(&req->f[FR_FIELD_USERNAME], buf, FR_USERNAME_MAX + 1);
+		if (hash_search(claims->usernames, buf, HASH_FIND, NULL) != NULL)
+			out->codes[FR_FIELD_USERNAME] = FR_CODE_USERNAME_TAKEN;
+	}
+	if (out->codes[FR_FIELD_EMAIL] == NULL)
+	{
+		ascii_lower_key(&req->f[FR_FIELD_EMAIL], buf, FR_EMAIL_MAX + 1);
+		if (hash_search(claims->emails, buf, HASH_FIND, NULL) != NULL)
+			out->codes[FR_FIELD_EMAIL] = FR_CODE_EMAIL_ALREADY_CLAIMED;
+	}
+	if (out->codes[FR_FIELD_USDA_UID] == NULL &&
+		hash_search(claims->farms, &farm, HASH_FIND, NULL) != NULL)
+		out->codes[FR_FIELD_USDA_UID] = FR_CODE_FARM_ALREADY_CLAIMED;
+	return true;
+}
+
+static void
+claim(Claims *claims, Request *reqs, int i)
+{
+	Request    *req = &reqs[i];
+	char		buf[FR_EMAIL_MAX + 1];
+	int64		farm = req->lk.usda_farm_id;
+
+	ascii_lower_key(&req->f[FR_FIELD_USERNAME], buf, FR_USERNAME_MAX + 1);
+	hash_search(claims->usernames, buf, HASH_ENTER, NULL);
+	ascii_lower_key(&req->f[FR_FIELD_EMAIL], buf, FR_EMAIL_MAX + 1);
+	hash_search(claims->emails, buf, HASH_ENTER, NULL);
+	hash_search(claims->farms, &farm, HASH_ENTER, NULL);
+	if (key_given(req))
+	{
+		unsigned char kd[DIGEST_BYTES];
+		KeyClaim   *kc;
+
+		key_digest(&req->f[FR_FIELD_IDEMPOTENCY_KEY], kd);
+		kc = hash_search(claims->keys, kd, HASH_ENTER, NULL);
+		kc->request = i;
+	}
+}
 
 static Datum
-verify_password(FunctionCallInfo fcinfo)
+register_farm_admins(FunctionCallInfo fcinfo)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext fncxt = CurrentMemoryContext;
-	Field		login;
-	Field		password;
-	int			by_email;
-	Datum		arg;
-	char	   *hash = NULL;
-	int64		id = 0;
-	int			rc;
+	MemoryContext callcxt;
+	FrProgram  *prog = &registration_1_1;
+	Request    *reqs;
+	Request   **accepted;
+	int			n;
+	int			naccepted = 0;
+	char	   *locale;
+	Claims		claims;
+	Copy		copy = {0};
 
-	read_field(fcinfo, 0, true, &login);
-	read_field(fcinfo, 1, false, &password);
-	/* usernames cannot hold an '@' and emails must */
-	by_email = memchr(login.utf8, '@', login.len) != NULL;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not connect to SPI")));
-	MemoryContextSwitchTo(fncxt);
-
-	if (login_plans[by_email] == NULL)
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare_cursor(login_sql[by_email], 1, argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare the login lookup: %s",
-							SPI_result_code_string(SPI_result))));
-		login_plans[by_email] = plan;
-	}
-	arg = field_text(&login);
-	rc = SPI_execute_plan(login_plans[by_email], &arg, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("login lookup failed: %s", SPI_result_code_string(rc))));
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 1, &isnull));
-		hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	}
-	SPI_finish();
-
-	/* an unknown login is checked against a decoy: it costs the same */
-	if (fr_password_verify(hash, password.utf8, password.len))
-		PG_RETURN_INT64(id);
-	PG_RETURN_NULL();
-}
-
-Datum
-farmreg_verify_password(PG_FUNCTION_ARGS)
-{
-	return call_hiding_statement(verify_password, fcinfo);
-}
-
-/* error_message(code, locale): the catalog's copy, NULL for an unknown code. */
-Datum
-farmreg_error_message(PG_FUNCTION_ARGS)
-{
-	MemoryContext fncxt = CurrentMemoryContext;
-	const char *code;
-	char	   *message;
-
+	PreventCommandIfReadOnly("register_farm_admins()");
 	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	code = text_to_cstring(PG_GETARG_TEXT_PP(0));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
 		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not connect to SPI")));
-	MemoryContextSwitchTo(fncxt);
-	fr_catalog_lookup(&code, 1, arg_cstring(fcinfo, 1), true, &message);
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("requests must be a JSON array of objects"),
+				 errdetail("The value given is NULL.")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	callcxt = AllocSetContextCreate(fncxt, "farmreg batch registration",
+									ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(callcxt);
+
+	read_requests(PG_GETARG_JSONB_P(0), &reqs, &n);
+	locale = fr_arg_cstring(fcinfo, 1);
+	accepted = palloc(sizeof(Request *) * Max(n, 1));
+
+	claims.usernames = claims_table("farmreg batch usernames",
+									FR_USERNAME_MAX + 1, FR_USERNAME_MAX + 1,
+									HASH_STRINGS, n);
+	claims.emails = claims_table("farmreg batch emails",
+								 FR_EMAIL_MAX + 1, FR_EMAIL_MAX + 1,
+								 HASH_STRINGS, n);
+	claims.farms = claims_table("farmreg batch farms",
+								sizeof(int64), sizeof(int64), HASH_BLOBS, n);
+	claims.keys = claims_table("farmreg batch keys",
+							   DIGEST_BYTES, sizeof(KeyClaim), HASH_BLOBS, n);
+
+	fr_spi_connect();
+
+	/* judge every request, in order; hash the accepted ones */
+	for (int i = 0; i < n; i++)
+	{
+		Request    *req = &reqs[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (!validate_request(req) || !check_claims(&claims, reqs, i))
+			continue;
+		if (has_errors(&req->out))
+		{
+			req->out.failed_step = "validate";
+			continue;
+		}
+		claim(&claims, reqs, i);
+		if (bind_inputs(req))
+			accepted[naccepted++] = req;
+	}
+
+	run_requests(prog, accepted, naccepted);
+
+	/* a repeat of an earlier request's key shares its result */
+	for (int i = 0; i < n; i++)
+	{
+		if (reqs[i].follows >= 0)
+			reqs[i].out = reqs[reqs[i].follows].out;
+		copy_want(&copy, &reqs[i].out);
+	}
+	read_copy(&copy, locale);
 	SPI_finish();
 
-	if (message == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(message));
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[N_RESULT_COLS + 1];
+		bool		nulls[N_RESULT_COLS + 1];
+
+		values[0] = Int32GetDatum(i + 1);
+		nulls[0] = false;
+		result_values(&reqs[i].out, &copy, values + 1, nulls + 1);
+		MemoryContextSwitchTo(fncxt);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(callcxt);
+	}
+
+	MemoryContextSwitchTo(fncxt);
+	MemoryContextDelete(callcxt);
+	return (Datum) 0;
+}
+
+Datum
+farmreg_register_farm_admins_1_1(PG_FUNCTION_ARGS)
+{
+	return fr_call_hiding_statement(register_farm_admins, fcinfo);
 }

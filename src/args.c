@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * args.c
+ *	  Helpers shared by the SQL entry points (see args.h).
+ *
+ * The field rules (validate.c) work on UTF-8.  In a UTF-8 database, which is
+ * the common case, values are used in place; in another encoding they are
+ * converted for the rules and back for storage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#include "args.h"
+#include "validate.h"
+
+void
+fr_field_set(FrFieldValue *field, const char *s, int len, bool trim)
+{
+	const char *utf8;
+	size_t		start = 0;
+	size_t		n;
+
+	if (s == NULL)
+	{
+		field->utf8 = "";
+		field->len = 0;
+		field->is_null = true;
+		return;
+	}
+	utf8 = pg_server_to_any(s, len, PG_UTF8);
+	n = utf8 == s ? (size_t) len : strlen(utf8);
+	if (trim)
+		n = fr_trim(utf8, n, &start);
+	field->utf8 = utf8 + start;
+	field->len = n;
+	field->is_null = false;
+}
+
+void
+fr_field_from_arg(FunctionCallInfo fcinfo, int argno, bool trim,
+				  FrFieldValue *field)
+{
+	text	   *t;
+
+	if (PG_ARGISNULL(argno))
+	{
+		fr_field_set(field, NULL, 0, trim);
+		return;
+	}
+	t = PG_GETARG_TEXT_PP(argno);
+	fr_field_set(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), trim);
+}
+
+Datum
+fr_field_text(const FrFieldValue *field)
+{
+	char	   *server = pg_any_to_server(field->utf8, field->len, PG_UTF8);
+
+	if (server != field->utf8)
+		return PointerGetDatum(cstring_to_text(server));
+	return PointerGetDatum(cstring_to_text_with_len(field->utf8, field->len));
+}
+
+char *
+fr_arg_cstring(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+Datum
+fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo), FunctionCallInfo fcinfo)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = fn(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+void
+fr_spi_connect(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not connect to SPI")));
+	MemoryContextSwitchTo(cxt);
+}

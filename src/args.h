@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * args.h
+ *	  Helpers shared by the SQL entry points: text values as trimmed UTF-8
+ *	  fields, and running a function with its failed statement kept out of
+ *	  the server log.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FARMREG_ARGS_H
+#define FARMREG_ARGS_H
+
+#include "fmgr.h"
+
+/* A text value: its bytes in UTF-8, trimmed unless asked not to. */
+typedef struct FrFieldValue
+{
+	const char *utf8;
+	size_t		len;
+	bool		is_null;
+} FrFieldValue;
+
+/* From bytes in the database encoding (s == NULL: a NULL value). */
+extern void fr_field_set(FrFieldValue *field, const char *s, int len, bool trim);
+
+/* From argument argno of the call. */
+extern void fr_field_from_arg(FunctionCallInfo fcinfo, int argno, bool trim,
+							  FrFieldValue *field);
+
+/* The field as a text Datum in the database encoding, for SQL. */
+extern Datum fr_field_text(const FrFieldValue *field);
+
+/* Argument argno as a palloc'd C string, or NULL. */
+extern char *fr_arg_cstring(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * Calls fn(fcinfo); an error it raises is re-thrown with its STATEMENT
+ * hidden from the server log, because the statement of a call to farmreg may
+ * hold a password given as a literal.
+ */
+extern Datum fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo),
+									  FunctionCallInfo fcinfo);
+
+/* SPI_connect, staying in the caller's memory context. */
+extern void fr_spi_connect(void);
+
+#endif							/* FARMREG_ARGS_H */
