@@ -161,7 +161,9 @@ SELECT username, name, email, length(name) AS chars FROM farmreg.users WHERE use
 SELECT name FROM farmreg.farms WHERE usda_farm_id = 77;
 
 -- the injection attempts above are data, and the tables are all still there
-SELECT count(*) AS tables FROM pg_tables WHERE schemaname = 'farmreg';
+SELECT t AS missing_table
+  FROM unnest(ARRAY['usda_farms', 'users', 'farms', 'farmers', 'messages', 'idempotency_keys']) AS t
+ WHERE to_regclass('farmreg.' || t) IS NULL;
 
 DROP FUNCTION run_case(cases);
 DROP FUNCTION codes(farmreg.registration_result);

@@ -2,14 +2,15 @@
  *
  * args.h
  *	  Helpers shared by the SQL entry points: text values as trimmed UTF-8
- *	  fields, and running a function with its failed statement kept out of
- *	  the server log.
+ *	  fields, SPI calls that leave the caller's memory context alone, and
+ *	  running a function with its failed statement kept out of the server log.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef FARMREG_ARGS_H
 #define FARMREG_ARGS_H
 
+#include "executor/spi.h"
 #include "fmgr.h"
 
 /* A text value: its bytes in UTF-8, trimmed unless asked not to. */
@@ -41,7 +42,15 @@ extern char *fr_arg_cstring(FunctionCallInfo fcinfo, int argno);
 extern Datum fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo),
 									  FunctionCallInfo fcinfo);
 
-/* SPI_connect, staying in the caller's memory context. */
+/*
+ * SPI, staying in the caller's memory context (SPI itself returns in its
+ * procedure context, which SPI_finish frees).  fr_spi_prepare returns a kept,
+ * generic plan, prepared once by the caller and reused for the backend's
+ * life; errors are raised.
+ */
 extern void fr_spi_connect(void);
+extern SPIPlanPtr fr_spi_prepare(const char *sql, int nargs, Oid *argtypes);
+extern int	fr_spi_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
+						   bool read_only, long count);
 
 #endif							/* FARMREG_ARGS_H */

@@ -132,19 +132,13 @@ fr_catalog_lookup(const char *const *codes, int ncodes, const char *locale,
 	if (lookup_plan == NULL)
 	{
 		Oid			argtypes[2] = {TEXTARRAYOID, TEXTARRAYOID};
-		SPIPlanPtr	plan = SPI_prepare(lookup_sql, 2, argtypes);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare the message catalog query: %s",
-							SPI_result_code_string(SPI_result))));
-		lookup_plan = plan;
+		lookup_plan = fr_spi_prepare(lookup_sql, 2, argtypes);
 	}
 
 	args[0] = text_array((char *const *) codes, ncodes);
 	args[1] = text_array(chain, nchain);
-	rc = SPI_execute_plan(lookup_plan, args, NULL, read_only, 0);
+	rc = fr_spi_execute(lookup_plan, args, NULL, read_only, 0);
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -103,18 +103,12 @@ lock_user(Datum user_id)
 	if (lock_plan == NULL)
 	{
 		Oid			argtypes[1] = {INT8OID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT FROM farmreg.users AS u"
-									   " WHERE u.id = $1 FOR UPDATE",
-									   1, argtypes);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare the deregistration lookup: %s",
-							SPI_result_code_string(SPI_result))));
-		lock_plan = plan;
+		lock_plan = fr_spi_prepare("SELECT FROM farmreg.users AS u"
+								   " WHERE u.id = $1 FOR UPDATE",
+								   1, argtypes);
 	}
-	rc = SPI_execute_plan(lock_plan, &user_id, NULL, false, 1);
+	rc = fr_spi_execute(lock_plan, &user_id, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

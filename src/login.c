@@ -50,18 +50,11 @@ verify_password(FunctionCallInfo fcinfo)
 	if (login_plans[by_email] == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare_cursor(login_sql[by_email], 1, argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare the login lookup: %s",
-							SPI_result_code_string(SPI_result))));
-		login_plans[by_email] = plan;
+		login_plans[by_email] = fr_spi_prepare(login_sql[by_email], 1, argtypes);
 	}
 	arg = fr_field_text(&login);
-	rc = SPI_execute_plan(login_plans[by_email], &arg, NULL, true, 1);
+	rc = fr_spi_execute(login_plans[by_email], &arg, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -326,15 +326,8 @@ lookup(Request *req, bool key_only)
 	if (lookup_plan == NULL)
 	{
 		Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare_cursor(lookup_sql, 4, argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare the registration lookup: %s",
-							SPI_result_code_string(SPI_result))));
-		lookup_plan = plan;
+		lookup_plan = fr_spi_prepare(lookup_sql, 4, argtypes);
 	}
 
 	for (int i = 0; i < 3 && !key_only; i++)
@@ -351,7 +344,7 @@ lookup(Request *req, bool key_only)
 		nulls[3] = ' ';
 	}
 
-	rc = SPI_execute_plan(lookup_plan, args, nulls, false, 1);
+	rc = fr_spi_execute(lookup_plan, args, nulls, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -11,10 +11,8 @@
  * the subtransaction, so the connection survives the rollback; nothing reads
  * SPI_tuptable after one.
  *
- * Plans are prepared once per backend and kept (SPI_keepplan); the plan cache
- * revalidates them if the tables change.  They are forced generic: every
- * statement is a single-row INSERT or an index lookup, and planning them for
- * each call would only cost time.
+ * Plans are prepared once per backend and kept (fr_spi_prepare); the plan
+ * cache revalidates them if the tables change.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "args.h"
 #include "steps.h"
 
 bool
@@ -62,19 +61,7 @@ prepare_plans(FrProgram *prog)
 			argtypes[a] = step->args[a].source == FR_ARG_STEP ?
 				INT8OID : step->args[a].type;
 
-		plan = SPI_prepare_cursor(step->sql, step->nargs, argtypes,
-								  CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not prepare step \"%s\" of %s: %s",
-							step->label, prog->name,
-							SPI_result_code_string(SPI_result))));
-		if (SPI_keepplan(plan) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not keep the plan of step \"%s\" of %s",
-							step->label, prog->name)));
+		plan = fr_spi_prepare(step->sql, step->nargs, argtypes);
 		prog->plans[s] = plan;
 	}
 }
@@ -108,7 +95,7 @@ run_step(FrProgram *prog, int s, FrRequest *req)
 		}
 	}
 
-	rc = SPI_execute_plan(prog->plans[s], values, nulls, false, 0);
+	rc = fr_spi_execute(prog->plans[s], values, nulls, false, 0);
 	if (rc < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
