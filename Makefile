@@ -15,7 +15,7 @@ DATA         = $(sort $(wildcard sql/farmreg--*.sql))
 PGFILEDESC   = "farmreg - transactional farm-admin registration"
 
 # pg_regress scenarios in sql/, in this order; each creates the extension itself
-REGRESS      = register validation catalog idempotency failures passwords security batch
+REGRESS      = register validation catalog idempotency failures passwords security batch versions
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
