@@ -58,12 +58,14 @@ SELECT ordinal, message = farmreg.error_message(error_code, 'es') AS spanish
 SELECT count(*) AS results FROM farmreg.register_farm_admins('[]');
 
 -- Malformed input is an error (22023) that says what was expected
-\set VERBOSITY verbose
 SELECT * FROM farmreg.register_farm_admins('{"username": "solo"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM farmreg.register_farm_admins('[{"username": "one"}, "two"]');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM farmreg.register_farm_admins('"just text"');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM farmreg.register_farm_admins(NULL);
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 
 -- A legacy import: a staging table turned into a batch, keyed by the legacy
 -- id.  Re-running it returns the same ids and writes nothing.

@@ -35,10 +35,12 @@ extern Datum fr_field_text(const FrFieldValue *field);
 extern char *fr_arg_cstring(FunctionCallInfo fcinfo, int argno);
 
 /*
- * Calls fn(fcinfo); an error it raises is re-thrown with its STATEMENT
- * hidden from the server log, because the statement of a call to farmreg may
- * hold a password given as a literal.
+ * Calls fn(fcinfo) keeping its statement out of the server log, because the
+ * statement of a call to farmreg may hold a password given as a literal:
+ * messages logged during the call go without it (see fr_install_log_hook,
+ * called by _PG_init), and an error it raises is re-thrown without it.
  */
+extern void fr_install_log_hook(void);
 extern Datum fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo),
 									  FunctionCallInfo fcinfo);
 

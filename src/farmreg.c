@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "args.h"
 #include "catalog.h"
 #include "password.h"
 
@@ -62,4 +63,6 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("farmreg");
+
+	fr_install_log_hook();
 }

@@ -35,6 +35,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -557,7 +558,14 @@ take_failure(Request *req, const FrProgram *prog, const FrFailure *failure)
 			answer_from_key(req);
 			return;
 		}
-		if (strcmp(failure->conflict->code, FR_CODE_IDEMPOTENCY_KEY_REUSED) == 0)
+		/*
+		 * The key's own conflict, or any conflict under a transaction
+		 * snapshot (REPEATABLE READ, SERIALIZABLE) that cannot see the
+		 * winner's key: the request may well be the winner's, and a retry of
+		 * the transaction will know.
+		 */
+		if (strcmp(failure->conflict->code, FR_CODE_IDEMPOTENCY_KEY_REUSED) == 0 ||
+			IsolationUsesXactSnapshot())
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent registration with the same idempotency key"),
