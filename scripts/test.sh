@@ -177,6 +177,7 @@ run_suite() {
 # makefile_list VAR: a variable of the Makefile (REGRESS, ISOLATION), asked
 # from the Makefile itself.
 makefile_list() {
+    # shellcheck disable=SC2016  # $(VAR) is for make, not for the shell
     printf 'farmreg-print-list:\n\t@echo $(%s)\n' "$1" \
         | make --no-print-directory -s -f Makefile -f - PG_CONFIG="$PG_CONFIG" farmreg-print-list
 }

@@ -83,10 +83,11 @@ bg_send() { printf '%s\n' "$2" >&"${BG_FD[$1]}"; }
 
 # bg_close NAME: end its input and wait (at most 20 s) for psql to exit.
 bg_close() {
-    local name=$1 i
+    local name=$1 i fd
     [[ -n ${BG_PID[$name]:-} ]] || return 0
     if [[ -n ${BG_FD[$name]:-} ]]; then
-        exec {BG_FD[$name]}>&-
+        fd=${BG_FD[$name]}
+        exec {fd}>&-
         unset "BG_FD[$name]"
     fi
     for ((i = 0; i < 200; i++)); do
