@@ -19,7 +19,7 @@ REGRESS      = register validation catalog idempotency failures passwords securi
 
 # pg_isolation_regress specs (specs/NAME.spec against expected/NAME.out), run by
 # make installcheck after REGRESS: concurrent registrations that collide
-ISOLATION    = race_unique race_idempotency race_snapshot
+ISOLATION    = race_unique race_idempotency race_snapshot race_batch
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
