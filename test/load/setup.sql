@@ -1,6 +1,6 @@
 -- test/load/setup.sql -- the load database: farmreg, USDA records LOAD-1..N
 -- (psql variable farms), and the load's own bookkeeping in schema
--- farmreg_load: every call's result, and the registrations churn removed.
+-- farmreg_load: every call's result, and what the outbox consumer was given.
 -- The extension may exist already (faults.sh runs the load in its database).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -19,33 +19,11 @@ CREATE UNLOGGED TABLE farmreg_load.results (
     error_code  text,
     failed_step text
 );
-CREATE UNLOGGED TABLE farmreg_load.churned (
-    user_id bigint NOT NULL,
-    farm_id bigint NOT NULL,
-    farmer_id bigint NOT NULL
+-- what the outbox's consumer was given, in the order it was given
+CREATE UNLOGGED TABLE farmreg_load.seen (
+    n       bigserial,
+    id      bigint NOT NULL,
+    pos     bigint NOT NULL,
+    type    text NOT NULL,
+    user_id bigint
 );
-
--- Removes the registration of a username, all of it at once: what the
--- operator (or a later deregister_farm_admin) does.  1 if there was one.
-CREATE FUNCTION farmreg_load.deregister(p_username text) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    uid bigint;
-BEGIN
-    SELECT u.id INTO uid FROM farmreg.users AS u
-     WHERE lower(u.username) = lower(p_username)
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 0;
-    END IF;
-    WITH gone AS (
-        DELETE FROM farmreg.farmers AS fr WHERE fr.user_id = uid
-        RETURNING fr.user_id, fr.farm_id, fr.id
-    )
-    INSERT INTO farmreg_load.churned SELECT * FROM gone;
-    DELETE FROM farmreg.farms AS f
-     WHERE f.id IN (SELECT c.farm_id FROM farmreg_load.churned AS c WHERE c.user_id = uid);
-    DELETE FROM farmreg.users AS u WHERE u.id = uid;   -- idempotency keys cascade
-    RETURN 1;
-END
-$$;

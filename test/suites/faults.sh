@@ -155,19 +155,23 @@ wait_gone() {
         SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'faults_$1')"
 }
 
-# rows_of USERNAME...: users, farmers and idempotency keys of these usernames.
+# rows_of USERNAME...: "users/farmers/events" of these usernames (events:
+# the outbox's, by the username in their payload); "0/0/0" is none at all,
+# "1/1/1" one whole registration.
 rows_of() {
     local list
     list=$(printf "'%s'," "$@")
     sql -c "
-        SELECT (SELECT count(*) FROM farmreg.users WHERE lower(username) IN (${list%,}))
-             + (SELECT count(*) FROM farmreg.farmers AS fr JOIN farmreg.users AS u ON u.id = fr.user_id
-                 WHERE lower(u.username) IN (${list%,}))"
+        SELECT concat_ws('/',
+            (SELECT count(*) FROM farmreg.users WHERE lower(username) IN (${list%,})),
+            (SELECT count(*) FROM farmreg.farmers AS fr JOIN farmreg.users AS u ON u.id = fr.user_id
+              WHERE lower(u.username) IN (${list%,})),
+            (SELECT count(*) FROM farmreg.events WHERE lower(payload->>'username') IN (${list%,})))"
 }
 
 # check_invariants WHAT
 check_invariants() {
-    check "$1: invariants hold (one farmer row per user and per farm, all admins)" \
+    check "$1: invariants hold (one farmer row per user and per farm, all admins, one event per registration)" \
         "$(sql -c "SELECT public.violations()")" 0
 }
 
@@ -210,7 +214,9 @@ INSERT INTO farmreg.usda_farms (usda_uid, name)
 SELECT 'F-' || g, 'Farm ' || g FROM generate_series(1, 40) AS g;
 
 -- how many invariants are broken: users and farms without exactly one
--- farmer row, farmers that are not admins, farms claimed twice
+-- farmer row, farmers that are not admins, farms claimed twice, users
+-- without exactly one registration event, registration events of users
+-- neither there nor deregistered, deregistered users still there
 CREATE FUNCTION public.violations() RETURNS bigint LANGUAGE sql AS $$
     SELECT (SELECT count(*) FROM farmreg.users AS u
              WHERE (SELECT count(*) FROM farmreg.farmers AS fr WHERE fr.user_id = u.id) <> 1)
@@ -219,6 +225,17 @@ CREATE FUNCTION public.violations() RETURNS bigint LANGUAGE sql AS $$
          + (SELECT count(*) FROM farmreg.farmers WHERE NOT is_admin)
          + (SELECT count(*) FROM (SELECT usda_farm_id FROM farmreg.farms
                                    GROUP BY 1 HAVING count(*) > 1) AS twice)
+         + (SELECT count(*) FROM farmreg.users AS u
+             WHERE (SELECT count(*) FROM farmreg.events AS e
+                     WHERE e.type = 'farm_admin_registered' AND e.user_id = u.id) <> 1)
+         + (SELECT count(*) FROM farmreg.events AS e
+             WHERE e.type = 'farm_admin_registered'
+               AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE u.id = e.user_id)
+               AND NOT EXISTS (SELECT FROM farmreg.events AS d
+                                WHERE d.type = 'farm_admin_deregistered' AND d.user_id = e.user_id))
+         + (SELECT count(*) FROM farmreg.events AS d
+             WHERE d.type = 'farm_admin_deregistered'
+               AND EXISTS (SELECT FROM farmreg.users AS u WHERE u.id = d.user_id))
 $$;
 
 -- test triggers: fail with a given SQLSTATE; sleep inside a step for
@@ -238,6 +255,18 @@ END
 $$;
 CREATE TRIGGER slow_farmer BEFORE INSERT ON farmreg.farmers
     FOR EACH ROW EXECUTE FUNCTION public.slow_farmer();
+-- deregistration sleeps when it deletes the farm of USDA record F-SLOW
+INSERT INTO farmreg.usda_farms (usda_uid, name) VALUES ('F-SLOW', 'Slow Farm');
+CREATE FUNCTION public.slow_farm_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.name = 'Slow Farm' THEN
+        PERFORM pg_catalog.pg_sleep(60);
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER slow_farm_delete BEFORE DELETE ON farmreg.farms
+    FOR EACH ROW EXECUTE FUNCTION public.slow_farm_delete();
 CREATE TABLE public.caller_work (note text);
 EOF
 }
@@ -290,8 +319,8 @@ fault_statement_timeout() {
         not_ok "statement_timeout: B's client did not get ERROR 57014 alone"
         sed 's/^/#   /' "$SCRATCH/b.out"
     fi
-    check "statement_timeout: no row of B's registration remains" "$(rows_of to_b)" 0
-    check "statement_timeout: A's registration committed" "$(rows_of to_a)" 2
+    check "statement_timeout: no row of B's registration remains" "$(rows_of to_b)" 0/0/0
+    check "statement_timeout: A's registration committed" "$(rows_of to_a)" 1/1/1
     check_invariants "statement_timeout"
     log_has_no_password "statement_timeout" "$mark"
 }
@@ -306,7 +335,7 @@ fault_cancel() {
     wait_for "B's statement was cancelled" "
         SELECT EXISTS (SELECT FROM pg_stat_activity
                         WHERE application_name = 'faults_b' AND state = 'idle')" || true
-    check "pg_cancel_backend: no row of B's registration remains (A still open)" "$(rows_of ca_b)" 0
+    check "pg_cancel_backend: no row of B's registration remains (A still open)" "$(rows_of ca_b)" 0/0/0
     bg_send a "ROLLBACK;"
     bg_close b
     bg_close a
@@ -316,7 +345,7 @@ fault_cancel() {
         not_ok "pg_cancel_backend: B's client did not get ERROR 57014 alone"
         sed 's/^/#   /' "$SCRATCH/b.out"
     fi
-    check "pg_cancel_backend: no row of either registration after A's rollback" "$(rows_of ca_a ca_b)" 0
+    check "pg_cancel_backend: no row of either registration after A's rollback" "$(rows_of ca_a ca_b)" 0/0/0
     check_invariants "pg_cancel_backend"
     log_has_no_password "pg_cancel_backend" "$mark"
 }
@@ -329,7 +358,7 @@ fault_terminate_blocked() {
     pid=$(backend_pid b)
     check "pg_terminate_backend: B terminated" "$(sql -c "SELECT pg_terminate_backend($pid, 10000)")" t
     wait_gone b || true
-    check "pg_terminate_backend: no row of B's registration remains" "$(rows_of te_b)" 0
+    check "pg_terminate_backend: no row of B's registration remains" "$(rows_of te_b)" 0/0/0
     # and A, its registration complete but not committed
     pid=$(backend_pid a)
     check "pg_terminate_backend: A terminated" "$(sql -c "SELECT pg_terminate_backend($pid, 10000)")" t
@@ -342,7 +371,7 @@ fault_terminate_blocked() {
         not_ok "pg_terminate_backend: B's client did not see 57P01"
         sed 's/^/#   /' "$SCRATCH/b.out"
     fi
-    check "pg_terminate_backend: no row of A's uncommitted registration remains" "$(rows_of te_a)" 0
+    check "pg_terminate_backend: no row of A's uncommitted registration remains" "$(rows_of te_a)" 0/0/0
     check_invariants "pg_terminate_backend"
     log_has_no_password "pg_terminate_backend of a blocked registration" "$mark"
 }
@@ -358,11 +387,70 @@ fault_terminate_mid_step() {
     check "mid-step: C terminated inside create_farmer" "$(sql -c "SELECT pg_terminate_backend($pid, 10000)")" t
     wait_gone c || true
     bg_close c
-    check "mid-step: no row of C's registration remains" "$(rows_of slow_c)" 0
+    check "mid-step: no row of C's registration remains" "$(rows_of slow_c)" 0/0/0
     check "mid-step: C's farm is free" \
         "$(sql -c "SELECT count(*) FROM farmreg.farms AS f JOIN farmreg.usda_farms AS u ON u.id = f.usda_farm_id WHERE u.usda_uid = 'F-4'")" 0
     check_invariants "mid-step termination"
     log_has_no_password "pg_terminate_backend inside a step" "$mark"
+}
+
+# A batch cancelled while its third request sits inside create_farmer: the
+# cancel is raised for the whole call, and none of the batch's rows remain.
+fault_cancel_batch() {
+    local mark pid
+    mark=$(log_mark)
+    bg_open e
+    bg_send e "SELECT 'RESULT', ordinal, ok FROM farmreg.register_farm_admins(jsonb_build_array(
+        jsonb_build_object('username', 'bt_1', 'password', 'pw-SECRET-bt-1', 'name', 'B',
+                           'email', 'bt_1@example.com', 'usda_uid', 'F-21'),
+        jsonb_build_object('username', 'bt_2', 'password', 'pw-SECRET-bt-2', 'name', 'B',
+                           'email', 'bt_2@example.com', 'usda_uid', 'F-22'),
+        jsonb_build_object('username', 'slow_bt_3', 'password', 'pw-SECRET-bt-3', 'name', 'B',
+                           'email', 'slow_bt_3@example.com', 'usda_uid', 'F-23')));"
+    wait_sleeping e || { bg_close e; return 0; }
+    pid=$(backend_pid e)
+    check "batch: cancelled inside its third request's create_farmer" \
+        "$(sql -c "SELECT pg_cancel_backend($pid)")" t
+    wait_for "the batch was cancelled" "
+        SELECT EXISTS (SELECT FROM pg_stat_activity
+                        WHERE application_name = 'faults_e' AND state = 'idle')" || true
+    bg_close e
+    if grep -q 'ERROR:  57014' "$SCRATCH/e.out" && ! grep -q '^RESULT' "$SCRATCH/e.out"; then
+        ok "batch: the client got ERROR 57014, not results"
+    else
+        not_ok "batch: the client did not get ERROR 57014 alone"
+        sed 's/^/#   /' "$SCRATCH/e.out"
+    fi
+    check "batch: no row of any of its requests remains" "$(rows_of bt_1 bt_2 slow_bt_3)" 0/0/0
+    check_invariants "cancelled batch"
+    log_has_no_password "a cancelled batch" "$mark"
+}
+
+# A deregistration terminated half way (its event appended and the farmer
+# row deleted, the farm's deletion sleeping): the registration is whole.
+fault_terminate_deregistration() {
+    local pid uid
+    check "deregistration: a registration to undo" \
+        "$(sql -F '|' -c "$(reg_sql dereg_d dereg_d@example.com F-SLOW)")" "RESULT|t||"
+    uid=$(sql -c "SELECT id FROM farmreg.users WHERE username = 'dereg_d'")
+    bg_open f
+    bg_send f "SELECT 'RESULT', farmreg.deregister_farm_admin($uid, 'faults');"
+    wait_sleeping f || { bg_close f; return 0; }
+    pid=$(backend_pid f)
+    check "deregistration: terminated inside delete_farms" \
+        "$(sql -c "SELECT pg_terminate_backend($pid, 10000)")" t
+    wait_gone f || true
+    bg_close f
+    check "deregistration: the registration is whole, no deregistration event" \
+        "$(rows_of dereg_d)" 1/1/1
+    check_invariants "terminated deregistration"
+    sql -c "ALTER TABLE farmreg.farms DISABLE TRIGGER slow_farm_delete"
+    check "deregistration: made again, it goes through" \
+        "$(sql -c "SELECT farmreg.deregister_farm_admin($uid, 'faults')")" t
+    sql -c "ALTER TABLE farmreg.farms ENABLE TRIGGER slow_farm_delete"
+    check "deregistration: no row left, a registration and a deregistration event" \
+        "$(rows_of dereg_d)" 0/0/2
+    check_invariants "deregistration"
 }
 
 # log_lock_waits = on (common in production): a registration that waits
@@ -383,7 +471,7 @@ fault_lock_wait_logged() {
     bg_close b
     check "log_lock_waits: B's result after A commits" \
         "$(grep '^RESULT' "$SCRATCH/b.out" || true)" "RESULT|f|farm_already_claimed|create_farm"
-    check "log_lock_waits: no row of B's registration remains" "$(rows_of lw_b)" 0
+    check "log_lock_waits: no row of B's registration remains" "$(rows_of lw_b)" 0/0/0
     check_invariants "log_lock_waits"
     if [[ -n $LOG && -r $LOG ]]; then
         check "log_lock_waits: the server logged the lock wait" \
@@ -429,8 +517,8 @@ fault_deadlock() {
         "$(grep -c '^RESULT' "$SCRATCH/$victim.out" || true)" 1
     check "deadlock: the survivor's two registrations went through" \
         "$(grep -c '^RESULT|t||$' "$SCRATCH/$survivor.out" || true)" 2
-    check "deadlock: only the survivor's rows remain (2 users, 2 farmer rows)" \
-        "$(rows_of dl_x1 dl_y1 dl_x2 dl_y2)" 4
+    check "deadlock: only the survivor's rows remain (2 users, 2 farmer rows, 2 events)" \
+        "$(rows_of dl_x1 dl_y1 dl_x2 dl_y2)" 2/2/2
     check_invariants "deadlock"
     log_has_no_password "a deadlock between two registrations" "$mark"
 }
@@ -453,7 +541,7 @@ EOF
     sql -c "DROP TRIGGER inject ON farmreg.$table"
     check "failure injected in $step: internal_error, failed_step, SQLSTATE" \
         "$line" "f|internal_error|$step|$state|null"
-    check "failure injected in $step: no row of the call remains" "$(rows_of "inj_$table")" 0
+    check "failure injected in $step: no row of the call remains" "$(rows_of "inj_$table")" 0/0/0
     check "failure injected in $step: no idempotency key was used up" \
         "$(sql -c "SELECT count(*) FROM farmreg.idempotency_keys WHERE key = 'key-inj-$table'")" 0
     check "failure injected in $step: the caller's transaction went on and committed" \
@@ -482,6 +570,8 @@ main() {
     fault_cancel
     fault_terminate_blocked
     fault_terminate_mid_step
+    fault_cancel_batch
+    fault_terminate_deregistration
     fault_lock_wait_logged
     fault_deadlock
     fault_injected users create_user FR001
@@ -531,12 +621,13 @@ crash() {
     wait_sleeping c || return 0
     if sql -c "SELECT to_regclass('farmreg_load.results') IS NOT NULL" | grep -q t; then
         pgbench -n -M prepared -c 4 -j 2 -T 30 -D users=100 -D farms=40 \
-            -f "$ROOT/test/load/register.pgbench" "$DB" >"$SCRATCH/pgbench.out" 2>&1 &
+            -f "$ROOT/test/load/register.pgbench@8" -f "$ROOT/test/load/batch.pgbench@1" \
+            -f "$ROOT/test/load/churn.pgbench@2" "$DB" >"$SCRATCH/pgbench.out" 2>&1 &
         pgb_pid=$!
         wait_for "pgbench is registering" "
             SELECT count(*) >= 10 FROM farmreg_load.results" || true
     fi
-    ok "crash: registrations in flight (A uncommitted, B blocked, C mid-step, pgbench)"
+    ok "crash: registrations in flight (A uncommitted, B blocked, C mid-step, pgbench registering, in batches too, and deregistering)"
 
     mark=$(log_mark)
     if (cd "$FARMREG_CLUSTER_DIR" && as_pg "$PGBIN/pg_ctl" --pgdata="$FARMREG_PGDATA" \
@@ -559,9 +650,9 @@ crash() {
     fi
     check "crash: the restart ran crash recovery" \
         "$(log_since "$mark" | grep -c 'automatic recovery in progress' || true)" 1
-    check "crash: the committed registration survived" "$(rows_of cr_committed)" 2
+    check "crash: the committed registration survived" "$(rows_of cr_committed)" 1/1/1
     check "crash: no row of A (uncommitted), B (blocked) or C (mid-step) remains" \
-        "$(rows_of cr_a cr_b slow_cr_c)" 0
+        "$(rows_of cr_a cr_b slow_cr_c)" 0/0/0
     check_invariants "crash recovery"
     check "crash: every idempotency key names an existing registration" "$(sql -c "
         SELECT count(*) FROM farmreg.idempotency_keys AS k

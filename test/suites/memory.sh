@@ -8,8 +8,9 @@
 # successful registrations the mix has validation rejections, stored results
 # returned for a repeated idempotency key, a unique violation met inside a
 # step (a test trigger inserts the conflicting row first, as a concurrent
-# session would), internal errors (a test trigger raising in create_farmer)
-# and errors that escape (a trigger raising 40001, re-raised to the client).
+# session would), internal errors (a test trigger raising in create_farmer),
+# errors that escape (a trigger raising 40001, re-raised to the client),
+# batches (register_farm_admins) and deregistrations.
 #
 # The sum of total_bytes over pg_backend_memory_contexts is read after call
 # MEMORY_FROM (500, once plans and caches are warm) and after the last call;
@@ -110,6 +111,10 @@ EOF
                 printf "SELECT error_code, failed_step FROM farmreg.register_farm_admin('race%d', 'pw-SECRET-mem-%d', 'User', 'race%d@example.com', 'M-%d');\n" "$i" "$i" "$i" "$i" ;;
             11)      # 40001, re-raised: the statement fails
                 printf "SELECT error_code FROM farmreg.register_farm_admin('retry%d', 'pw-SECRET-mem-%d', 'User', 'retry%d@example.com', 'M-%d');\n" "$i" "$i" "$i" "$i" ;;
+            17)      # a batch of two: a registration and a validation rejection
+                printf "SELECT 'batch', ordinal, coalesce(error_code, 'ok') FROM farmreg.register_farm_admins(jsonb_build_array(jsonb_build_object('username', 'user%d', 'password', 'pw-SECRET-mem-%d', 'name', 'User', 'email', 'user%d@example.com', 'usda_uid', 'M-%d'), jsonb_build_object('username', 'bad%d', 'password', 'short', 'name', 'X', 'email', 'bad%d@example.com', 'usda_uid', 'NOPE')));\n" "$i" "$i" "$i" "$i" "$i" "$i" ;;
+            19)      # the registration of the call before, undone
+                printf "SELECT 'dereg', farmreg.deregister_farm_admin(id, 'memory') FROM farmreg.users WHERE username = 'user%d';\n" "$((i - 1))" ;;
             *)       # a registration, keyed
                 printf "SELECT 'ok', ok FROM farmreg.register_farm_admin('user%d', 'pw-SECRET-mem-%d', 'User', 'user%d@example.com', 'M-%d', 'key-%d');\n" "$i" "$i" "$i" "$i" "$i" ;;
         esac
@@ -147,7 +152,7 @@ n_raised=$(grep -c 'ERROR:  injected serialization failure' "$SCRATCH/session.er
 n_other_errors=$(grep 'ERROR:' "$SCRATCH/session.err" | grep -v -c 'injected serialization failure' || true)
 
 expect() {   # WHAT GOT WANT
-    if [[ $2 -eq $3 ]]; then
+    if [[ $2 == "$3" ]]; then
         printf 'ok - %s: %s\n' "$1" "$2"
     else
         printf 'not ok - %s: %s, expected %s\n' "$1" "$2" "$3"
@@ -163,7 +168,10 @@ kinds() {   # REMAINDERS...
     done
     echo "$n"
 }
-expect "registrations" "$n_ok" "$(kinds 0 1 2 4 6 8 10 12 14 16 17 18 19)"
+expect "registrations" "$n_ok" "$(kinds 0 1 2 4 6 8 10 12 14 16 18)"
+expect "batches (one registration, one rejection each)" \
+    "$(count 'batch|1|ok')/$(count 'batch|2|password_too_short')" "$(kinds 17)/$(kinds 17)"
+expect "deregistrations" "$(count 'dereg|t')" "$(kinds 19)"
 expect "stored results returned for a repeated key" "$n_replay" "$(kinds 5 15)"
 expect "validation rejections" "$n_validate" "$(kinds 3 13)"
 expect "internal errors (failure injected in create_farmer)" "$n_internal" "$(kinds 7)"
