@@ -17,6 +17,10 @@ PGFILEDESC   = "farmreg - transactional farm-admin registration"
 # pg_regress scenarios in sql/, in this order; each creates the extension itself
 REGRESS      = register validation catalog idempotency failures passwords security batch versions
 
+# pg_isolation_regress specs (specs/NAME.spec against expected/NAME.out), run by
+# make installcheck after REGRESS: concurrent registrations that collide
+ISOLATION    = race_unique race_idempotency race_snapshot race_batch
+
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK   = -lsodium

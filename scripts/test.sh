@@ -13,7 +13,9 @@
 # Suites, in this order (choose with SUITES="regress tap ..."; default: all
 # that exist):
 #   regress    pg_regress through PGXS (`make installcheck`): the Makefile's
-#              REGRESS list, sql/NAME.sql against expected/NAME.out
+#              REGRESS list, sql/NAME.sql against expected/NAME.out; then
+#              its ISOLATION list, specs/NAME.spec against expected/NAME.out
+#              (pg_isolation_regress), run even when a REGRESS test failed
 #   tap        pgTAP: test/*.sql (not test/_*.sql, not sub-folders) with
 #              pg_prove, in database farmreg_tap (pgtap + farmreg created)
 #   NAME       every executable test/suites/NAME.sh (see test/suites/README.md)
@@ -172,11 +174,21 @@ run_suite() {
 # Discovery
 # ---------------------------------------------------------------------------
 
-# regress_tests: the PGXS REGRESS list, asked from the Makefile itself.
+# makefile_list VAR: a variable of the Makefile (REGRESS, ISOLATION), asked
+# from the Makefile itself.
+makefile_list() {
+    # shellcheck disable=SC2016  # $(VAR) is for make, not for the shell
+    printf 'farmreg-print-list:\n\t@echo $(%s)\n' "$1" \
+        | make --no-print-directory -s -f Makefile -f - PG_CONFIG="$PG_CONFIG" farmreg-print-list
+}
+
+# regress_tests: the PGXS REGRESS and ISOLATION lists, as one list of names.
 regress_tests() {
-    # shellcheck disable=SC2016  # $(REGRESS) is for make, not for the shell
-    printf 'farmreg-print-regress:\n\t@echo $(REGRESS)\n' \
-        | make --no-print-directory -s -f Makefile -f - PG_CONFIG="$PG_CONFIG" farmreg-print-regress
+    local regress isolation
+    regress=$(makefile_list REGRESS) || return 1
+    isolation=$(makefile_list ISOLATION) || return 1
+    # shellcheck disable=SC2086  # word splitting wanted: one name per word
+    echo $regress $isolation
 }
 
 # tap_files: test/*.sql, without helper files (test/_*.sql; sub-folders such
@@ -209,17 +221,32 @@ suite_deps() {
 # Suites
 # ---------------------------------------------------------------------------
 
-# suite_regress TEST...: the PGXS REGRESS list is passed in, so tests that
-# never got a result (pg_regress gave up half way) count as failures.
+# suite_regress TEST...: the PGXS REGRESS and ISOLATION lists are passed in,
+# so tests that never got a result (pg_regress gave up half way) count as
+# failures.  The two parts run as two `make installcheck` calls (REGRESS=
+# and ISOLATION= turn the other part off), so a failing regression test does
+# not keep the isolation specs from running.
 suite_regress() {
-    local out=$LOG_DIR/regress.log rc=0 pass fail unrun=0
+    local out=$LOG_DIR/regress.log rc=0 rc_iso=0 pass fail unrun=0 isolation
 
-    rm -f regression.diffs regression.out
+    rm -f regression.diffs regression.out output_iso/regression.diffs output_iso/regression.out
+    : >"$out"
     set +e
-    run_timed make --no-print-directory -s PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$out"
+    run_timed make --no-print-directory -s PG_CONFIG="$PG_CONFIG" ISOLATION= installcheck 2>&1 | tee -a "$out"
     rc=${PIPESTATUS[0]}
     set -e
     stop_if_interrupted "$rc"
+    isolation=$(makefile_list ISOLATION) || isolation=""
+    if [[ -n $isolation && $rc -ne 124 ]]; then
+        set +e
+        run_timed make --no-print-directory -s PG_CONFIG="$PG_CONFIG" REGRESS= installcheck 2>&1 | tee -a "$out"
+        rc_iso=${PIPESTATUS[0]}
+        set -e
+        stop_if_interrupted "$rc_iso"
+        if [[ $rc -eq 0 || $rc_iso -eq 124 ]]; then
+            rc=$rc_iso
+        fi
+    fi
 
     # PostgreSQL 15:  "test name   ... ok   12 ms", in parallel groups
     # "     name   ... ok   5 ms", "... FAILED", "... failed (ignored)".
@@ -234,7 +261,7 @@ suite_regress() {
 
     if [[ $((pass + fail)) -lt $# ]]; then
         unrun=$(($# - pass - fail))
-        printf 'not ok - %d of the %d regression tests gave no result; see %s\n' "$unrun" "$#" "$out"
+        printf 'not ok - %d of the %d regression tests and isolation specs gave no result; see %s\n' "$unrun" "$#" "$out"
         fail=$((fail + unrun))
     fi
     if [[ $rc -eq 124 ]]; then
@@ -242,19 +269,23 @@ suite_regress() {
         if [[ $unrun -eq 0 ]]; then
             fail=$((fail + 1))
         fi
-    elif [[ $rc -ne 0 && $fail -eq 0 ]]; then
-        printf 'not ok - make installcheck failed (exit status %d) without a failing test; see %s\n' "$rc" "$out"
+    elif [[ ($rc -ne 0 || $rc_iso -ne 0) && $fail -eq 0 ]]; then
+        printf 'not ok - make installcheck failed (exit status %d) without a failing test; see %s\n' \
+            "$((rc != 0 ? rc : rc_iso))" "$out"
         fail=1
     elif [[ $rc -eq 0 && $((pass + fail)) -eq 0 ]]; then
         printf 'not ok - make installcheck reported no test results; see %s\n' "$out"
         fail=1
     fi
-    if [[ -s regression.diffs ]]; then
-        cp regression.diffs "$LOG_DIR/regression.diffs"
+    # pg_regress writes regression.diffs, pg_isolation_regress output_iso/regression.diffs
+    cat regression.diffs output_iso/regression.diffs >"$LOG_DIR/regression.diffs" 2>/dev/null || true
+    if [[ -s $LOG_DIR/regression.diffs ]]; then
         if [[ $fail -gt 0 ]]; then
             printf '\n---- regression.diffs ----\n'
             show_head "$LOG_DIR/regression.diffs"
         fi
+    else
+        rm -f -- "$LOG_DIR/regression.diffs"
     fi
     S_PASS=$pass
     S_FAIL=$fail
@@ -503,14 +534,14 @@ main() {
             regress)
                 if ! regress_list=$(regress_tests); then
                     header "suite: regress"
-                    printf 'not ok - could not read the REGRESS list from the Makefile\n'
+                    printf 'not ok - could not read the REGRESS / ISOLATION lists from the Makefile\n'
                     record regress 0 1
                     continue
                 fi
                 if [[ -z $regress_list ]]; then
                     if [[ -n ${SUITES:-} ]]; then
                         header "suite: regress"
-                        printf 'not ok - suite regress requested but the REGRESS list is empty\n'
+                        printf 'not ok - suite regress requested but the REGRESS and ISOLATION lists are empty\n'
                         record regress 0 1
                     fi
                     continue
