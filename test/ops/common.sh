@@ -25,6 +25,9 @@
 #                              "ok|user_id|farm_id|farmer_id|error_code"
 #   ops_fingerprint DB         one line per table of schema farmreg (row count
 #                              and md5 of its rows) and per sequence (position)
+#   ops_new_cluster DIR        initdb and start a second, empty cluster in DIR
+#                              (socket in DIR); prints its port
+#   ops_stop_cluster DIR       stop it (safe when it is not running)
 #   ops_log_has_no_secret FILE WHAT
 #                              ok when FILE has no string of test/log_forbidden.txt
 #   ops_log_has_no_crash FILE WHAT
@@ -162,6 +165,35 @@ SELECT pg_catalog.format(
  ORDER BY c.relname COLLATE "C"
 \gexec
 SQL
+}
+
+# ops_new_cluster DIR: a second cluster, as scripts/lib.sh makes the test
+# cluster (trust auth, UTF8, C.UTF-8, a unix socket in DIR only); DIR must
+# be writable by the postgres OS user when we are root (ops_scratch).  Prints
+# the port.  Its log is DIR/server.log.
+ops_new_cluster() {
+    local dir=$1 port attempt user
+    user=$(is_root && echo postgres || id -un)
+    (cd "$dir" && as_pg "$PGBIN/initdb" --pgdata="$dir/data" --auth=trust --encoding=UTF8 \
+        --locale=C.UTF-8 --username="$user" --no-instructions) >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    printf "listen_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\n" "$dir" \
+        | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        if (cd "$dir" && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" \
+                -w -t 60 -s start) >/dev/null 2>&1; then
+            printf '%s\n' "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ops_stop_cluster() {
+    local dir=$1
+    [[ -f $dir/data/postmaster.pid ]] || return 0
+    (cd "$dir" && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 -s stop) >/dev/null 2>&1 || true
 }
 
 # ops_log_has_no_secret FILE WHAT: the marker strings of

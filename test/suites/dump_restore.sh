@@ -13,6 +13,8 @@
 # from CREATE EXTENSION, so they cannot collide); every table and every
 # sequence position is identical; passwords verify; old idempotency keys
 # replay their registrations; new registrations get ids above the old ones.
+# The same dump is also restored into a brand-new cluster (a move to a new
+# server: transaction ids start low again there).
 #
 # Run: make test SUITES=dump_restore
 
@@ -30,9 +32,12 @@ DST=fr_dump_dst
 DSTJ=fr_dump_dst_j
 DEL=fr_dump_deleted
 DELDST=fr_dump_deleted_dst
+MOVED=fr_dump_moved
+NEWC=""
 
 cleanup() {
     local d
+    [[ -z $NEWC ]] || ops_stop_cluster "$NEWC"
     for d in "$SRC" "$DST" "$DSTJ" "$DEL" "$DELDST"; do
         ops_drop_db "$d"
     done
@@ -46,6 +51,14 @@ on_exit cleanup
 
 ops_create_ext_db "$SRC"
 ops_seed_farms "$SRC" DUMP 50
+# Use up some transaction ids first, so that the source's rows carry ids well
+# above where a brand-new cluster starts (see "Moving to a new server").
+qv "$SRC" "DO \$\$ BEGIN
+             CREATE TEMP TABLE burn (i int);
+             FOR i IN 1..5000 LOOP
+               BEGIN INSERT INTO burn VALUES (i); EXCEPTION WHEN OTHERS THEN NULL; END;
+             END LOOP;
+           END \$\$" >/dev/null
 
 declare -A PW=() IDS=() KEYS=() UIDS=()
 USERS=(alice bob carol dave erin)
@@ -90,6 +103,16 @@ if ops_has_function "$SRC" poll_events && ops_has_function "$SRC" ack_events; th
     is "$(qv "$SRC" "SELECT farmreg.ack_events('dump-billing', $last)")" t \
        "outbox: consumer dump-billing acknowledged event $last"
     qv "$SRC" "SELECT count(*) FROM farmreg.poll_events('dump-audit', 1)" >/dev/null
+    # one more registration after the acknowledgement: an event no consumer
+    # has seen yet when the dump is taken
+    USERS+=(fiona)
+    PW[fiona]=pw-SECRET-dump-fiona
+    KEYS[fiona]=key-dump-fiona
+    UIDS[fiona]=DUMP-6
+    out=$(ops_register "$SRC" fiona "${PW[fiona]}" "${KEYS[fiona]}" DUMP-6)
+    IFS='|' read -r okv uid fid frid code <<<"$out"
+    [[ $okv == t ]] || not_ok "register fiona in the source database ($out)"
+    IDS[fiona]="$uid|$fid|$frid"
     qv "$SRC" "SELECT id FROM farmreg.poll_events('dump-billing', 100) ORDER BY id" >"$WORK/poll-src.txt"
     is "$(qv "$SRC" "SELECT count(*) FROM farmreg.events")" "${#USERS[@]}" \
        "outbox: one event per registration in the source database"
@@ -287,6 +310,63 @@ done
 if [[ $HAS_OUTBOX -eq 1 ]]; then
     is "$(qv "$DST" "SELECT count(*) FROM farmreg.events")" "$((${#USERS[@]} + 2))" \
        "outbox: the new registrations appended events after the restored ones"
+fi
+
+# ---------------------------------------------------------------------------
+# Moving to a new server: the same dump restored into a brand-new cluster,
+# whose transaction ids start low again (anything that compares stored
+# transaction ids with the current ones must still work).
+# ---------------------------------------------------------------------------
+
+NEWC=$(ops_scratch newcluster)
+if NEWPORT=$(ops_new_cluster "$NEWC"); then
+    on_new() { PGHOST=$NEWC PGPORT=$NEWPORT "$@"; }
+    diag "source cluster's next transaction id $(qv "$SRC" "SELECT pg_current_xact_id()"), new cluster's $(on_new qv postgres "SELECT pg_current_xact_id()")"
+    on_new ops_create_db "$MOVED"
+    rc=0
+    on_new pg_restore -d "$MOVED" "$DUMP" >"$WORK/restore-moved.out" 2>&1 || rc=$?
+    if [[ $rc -eq 0 && ! -s $WORK/restore-moved.out ]]; then
+        ok "pg_restore into a new cluster: exit status 0, no output"
+    else
+        not_ok "pg_restore into a new cluster: exit status 0, no output (status $rc)"
+        head -n 20 "$WORK/restore-moved.out" | diag
+    fi
+    if [[ $(on_new ops_fingerprint "$MOVED") == "$(cat "$WORK/fingerprint-src.txt")" ]]; then
+        ok "new cluster: every table and sequence position is identical to the source"
+    else
+        not_ok "new cluster: every table and sequence position is identical to the source"
+        diff -U0 "$WORK/fingerprint-src.txt" <(on_new ops_fingerprint "$MOVED") | grep -E '^[-+][^-+]' | diag || true
+    fi
+    if [[ $HAS_OUTBOX -eq 1 ]]; then
+        on_new qv "$MOVED" "SELECT id FROM farmreg.poll_events('dump-billing', 100) ORDER BY id" >"$WORK/poll-moved.txt"
+        if diff -q "$WORK/poll-src.txt" "$WORK/poll-moved.txt" >/dev/null; then
+            ok "new cluster: consumer dump-billing gets the same pending events as before the move"
+        else
+            not_ok "new cluster: consumer dump-billing gets the same pending events as before the move"
+            diag "source: $(tr '\n' ' ' <"$WORK/poll-src.txt")" "new cluster: $(tr '\n' ' ' <"$WORK/poll-moved.txt")"
+        fi
+    fi
+    user=${USERS[0]}
+    is "$(on_new q "$MOVED" -v u="$user" -v pw="${PW[$user]}" <<<"SELECT farmreg.verify_password(:'u', :'pw')")" "${IDS[$user]%%|*}" \
+       "new cluster: passwords verify"
+    out=$(on_new ops_register "$MOVED" henry pw-SECRET-dump-henry key-dump-henry DUMP-40)
+    IFS='|' read -r okv uid fid frid code <<<"$out"
+    IFS='|' read -r mu mf mr <<<"$OLD_MAX"
+    if [[ $okv == t ]] && ((uid > mu && fid > mf && frid > mr)); then
+        ok "new cluster: a new registration succeeds with ids above the old maxima"
+    else
+        not_ok "new cluster: a new registration succeeds with ids above the old maxima ($out, old $OLD_MAX)"
+    fi
+    if [[ $HAS_OUTBOX -eq 1 ]]; then
+        want=$(($(wc -l <"$WORK/poll-src.txt") + 1))
+        got=$(on_new qv "$MOVED" "SELECT count(*) FROM farmreg.poll_events('dump-billing', 100)")
+        is "$got" "$want" "new cluster: the new registration's event is delivered after the restored ones (no stall)"
+    fi
+    ops_log_has_no_secret "$NEWC/server.log" "new cluster"
+    ops_stop_cluster "$NEWC"
+else
+    not_ok "a second cluster starts (for the move to a new server)"
+    tail -n 20 "$NEWC/server.log" 2>/dev/null | diag
 fi
 
 # ---------------------------------------------------------------------------
