@@ -9,11 +9,11 @@
 # (test/ops/pgxn_meta_v1.jq, itself checked against a broken document), and
 # describe this extension: name, distribution version = farmreg.control's
 # default_version written as SemVer (PGXN versions are SemVer: '1.0' is
-# '1.0.0'), provides.farmreg with that version and the default version's
-# install script, every file it names present, a runtime requirement on the
+# '1.0.0'), provides.farmreg with that version and the install script the
+# default version is built from, every file it names present, a runtime requirement on the
 # PostgreSQL major the project builds for.  CHANGELOG.md must have a section
-# for every version that has an install script.  So a new version fails here
-# until META.json and CHANGELOG.md say so.
+# for every version (of an install or an upgrade script).  So a new version
+# fails here until META.json and CHANGELOG.md say so.
 #
 # Run: make test SUITES=packaging
 
@@ -84,8 +84,22 @@ is "$(jq -r .version META.json)" "$(semver "$DEFAULT_VERSION")" \
    "META.json version is farmreg.control's default_version $DEFAULT_VERSION (as SemVer)"
 is "$(jq -r --arg e "$EXTENSION" '.provides[$e].version // "missing"' META.json)" "$(semver "$DEFAULT_VERSION")" \
    "META.json provides.$EXTENSION.version is default_version $DEFAULT_VERSION (as SemVer)"
-is "$(jq -r --arg e "$EXTENSION" '.provides[$e].file // "missing"' META.json)" "sql/$EXTENSION--$DEFAULT_VERSION.sql" \
-   "META.json provides.$EXTENSION.file is the default version's install script"
+# provides.file: the default version's install script, or, when that
+# version is built from an older install script plus upgrades, the newest
+# install script at or below it.
+# vmax A B: the later of two versions
+vmax() { printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1; }
+base=""
+for f in sql/"$EXTENSION"--*.sql; do
+    v=${f#sql/"$EXTENSION"--}
+    v=${v%.sql}
+    [[ $v == *--* ]] && continue
+    if [[ $(vmax "$v" "$DEFAULT_VERSION") == "$DEFAULT_VERSION" ]] && [[ -z $base || $(vmax "$v" "$base") == "$v" ]]; then
+        base=$v
+    fi
+done
+is "$(jq -r --arg e "$EXTENSION" '.provides[$e].file // "missing"' META.json)" "sql/$EXTENSION--$base.sql" \
+   "META.json provides.$EXTENSION.file is the install script default_version $DEFAULT_VERSION is built from"
 
 missing=()
 while IFS= read -r f; do
@@ -106,17 +120,19 @@ is "$(jq -r .license META.json)" postgresql "META.json license is postgresql"
 # ---------------------------------------------------------------------------
 
 if [[ -f CHANGELOG.md ]]; then
+    # every version: those with an install script and those an upgrade script leads to
     missing=()
-    for f in sql/"$EXTENSION"--*.sql; do
-        v=${f#sql/"$EXTENSION"--}
-        v=${v%.sql}
-        [[ $v == *--* ]] && continue
+    while IFS= read -r v; do
         grep -q -E "^##[[:space:]]+\[?v?${v//./\\.}\]?([[:space:]]|$)" CHANGELOG.md || missing+=("$v")
-    done
+    done < <(for f in sql/"$EXTENSION"--*.sql; do
+                 v=${f#sql/"$EXTENSION"--}
+                 v=${v%.sql}
+                 printf '%s\n' "${v#*--}"
+             done | sort -u -V)
     if [[ ${#missing[@]} -eq 0 ]]; then
-        ok "CHANGELOG.md has a section for every version with an install script"
+        ok "CHANGELOG.md has a section for every version (install and upgrade scripts)"
     else
-        not_ok "CHANGELOG.md has a section ('## VERSION') for every version with an install script (missing: ${missing[*]})"
+        not_ok "CHANGELOG.md has a section ('## VERSION') for every version (missing: ${missing[*]})"
     fi
 else
     not_ok "CHANGELOG.md exists"
