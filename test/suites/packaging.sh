@@ -10,8 +10,8 @@
 # describe this extension: name, distribution version = farmreg.control's
 # default_version written as SemVer (PGXN versions are SemVer: '1.0' is
 # '1.0.0'), provides.farmreg with that version and the install script the
-# default version is built from, every file it names present, a runtime requirement on the
-# PostgreSQL major the project builds for.  CHANGELOG.md must have a section
+# default version is built from, every file it names present, a runtime
+# requirement on the PostgreSQL major the project builds for.  CHANGELOG.md must have a section
 # for every version (of an install or an upgrade script).  So a new version
 # fails here until META.json and CHANGELOG.md say so.
 #
