@@ -37,7 +37,9 @@ NEWC=""
 
 cleanup() {
     local d
-    [[ -z $NEWC ]] || ops_stop_cluster "$NEWC"
+    # keep the log for a look afterwards (log/ in the repository)
+    [[ -z ${FARMREG_LOG_DIR:-} || -z $NEWC || ! -f $NEWC/server.log ]] || cp -- "$NEWC/server.log" "$FARMREG_LOG_DIR/dump-new-cluster-server.log" || true
+    [[ -z $NEWC ]] || { ops_stop_cluster "$NEWC"; rm -rf -- "$NEWC"; }
     for d in "$SRC" "$DST" "$DSTJ" "$DEL" "$DELDST"; do
         ops_drop_db "$d"
     done

@@ -54,6 +54,8 @@ PGB_PID=""
 
 cleanup() {
     local i
+    # keep the log for a look afterwards (log/ in the repository)
+    [[ -z ${FARMREG_LOG_DIR:-} || ! -f $WORK/pgbouncer.log ]] || cp -- "$WORK/pgbouncer.log" "$FARMREG_LOG_DIR/pgbouncer.log" || true
     if [[ -n $PGB_PID ]] && kill -0 "$PGB_PID" 2>/dev/null; then
         kill -TERM "$PGB_PID" 2>/dev/null || true
         for ((i = 0; i < 50; i++)); do
