@@ -70,7 +70,7 @@ qv() {
 ops_need_cluster() {
     [[ -n ${PGHOST:-} && -n ${PGPORT:-} && -n ${FARMREG_CLUSTER_DIR:-} ]] \
         || die "run this suite through scripts/test.sh (make test SUITES=$(basename "$0" .sh))"
-    cd "$FARMREG_ROOT"
+    cd "$FARMREG_ROOT" || die "cannot cd to $FARMREG_ROOT"
 }
 
 # ops_scratch NAME: a fresh directory inside the test cluster's private
@@ -172,14 +172,14 @@ SQL
 # be writable by the postgres OS user when we are root (ops_scratch).  Prints
 # the port.  Its log is DIR/server.log.
 ops_new_cluster() {
-    local dir=$1 port attempt user
-    user=$(is_root && echo postgres || id -un)
+    local dir=$1 port _attempt user
+    if is_root; then user=postgres; else user=$(id -un); fi
     (cd "$dir" && as_pg "$PGBIN/initdb" --pgdata="$dir/data" --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 --username="$user" --no-instructions) >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; return 1; }
     printf "listen_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\n" "$dir" \
         | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
-    for attempt in 1 2 3; do
+    for _attempt in 1 2 3; do
         port=$(free_port)
         if (cd "$dir" && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" \
                 -w -t 60 -s start) >/dev/null 2>&1; then

@@ -18,6 +18,9 @@
 #
 # Run: make test SUITES=dump_restore
 
+# cleanup() runs from the EXIT trap (on_exit), which shellcheck cannot see.
+# shellcheck disable=SC2317
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -74,7 +77,7 @@ for user in "${USERS[@]}"; do
     KEYS[$user]=$key
     UIDS[$user]="DUMP-$n"
     out=$(ops_register "$SRC" "$user" "${PW[$user]}" "$key" "DUMP-$n")
-    IFS='|' read -r okv uid fid frid code <<<"$out"
+    IFS='|' read -r okv uid fid frid _ <<<"$out"
     if [[ $okv != t ]]; then
         not_ok "register $user in the source database"
         diag "result: $out"
@@ -108,11 +111,11 @@ if ops_has_function "$SRC" poll_events && ops_has_function "$SRC" ack_events; th
     # one more registration after the acknowledgement: an event no consumer
     # has seen yet when the dump is taken
     USERS+=(fiona)
-    PW[fiona]=pw-SECRET-dump-fiona
-    KEYS[fiona]=key-dump-fiona
-    UIDS[fiona]=DUMP-6
+    PW[fiona]="pw-SECRET-dump-fiona"
+    KEYS[fiona]="key-dump-fiona"
+    UIDS[fiona]="DUMP-6"
     out=$(ops_register "$SRC" fiona "${PW[fiona]}" "${KEYS[fiona]}" DUMP-6)
-    IFS='|' read -r okv uid fid frid code <<<"$out"
+    IFS='|' read -r okv uid fid frid _ <<<"$out"
     [[ $okv == t ]] || not_ok "register fiona in the source database ($out)"
     IDS[fiona]="$uid|$fid|$frid"
     qv "$SRC" "SELECT id FROM farmreg.poll_events('dump-billing', 100) ORDER BY id" >"$WORK/poll-src.txt"
@@ -280,7 +283,7 @@ bad=0
 for user in "${USERS[@]}"; do
     [[ -n ${KEYS[$user]} ]] || continue
     out=$(ops_register "$DST" "$user" "pw-SECRET-dump-retry" "${KEYS[$user]}" "${UIDS[$user]}")
-    IFS='|' read -r okv uid fid frid code <<<"$out"
+    IFS='|' read -r okv uid fid frid _ <<<"$out"
     [[ "$okv|$uid|$fid|$frid" == "t|${IDS[$user]}" ]] || { bad=1; diag "retry with ${KEYS[$user]}: $out, want t|${IDS[$user]}"; }
 done
 if [[ $bad -eq 0 && $(qv "$DST" "$counts_sql") == "$before" ]]; then
@@ -297,7 +300,7 @@ for db in "$DST" "$DSTJ"; do
     for user in frank grace; do
         k=$((k + 1))
         out=$(ops_register "$db" "$user" "pw-SECRET-dump-$user" "key-dump-$user" "DUMP-$k")
-        IFS='|' read -r okv uid fid frid code <<<"$out"
+        IFS='|' read -r okv uid fid frid _ <<<"$out"
         if [[ $okv != t ]] || ((uid <= mu || fid <= mf || frid <= mr)); then
             bad=1
             diag "$db: register $user: $out (old maxima $OLD_MAX)"
@@ -352,7 +355,7 @@ if NEWPORT=$(ops_new_cluster "$NEWC"); then
     is "$(on_new q "$MOVED" -v u="$user" -v pw="${PW[$user]}" <<<"SELECT farmreg.verify_password(:'u', :'pw')")" "${IDS[$user]%%|*}" \
        "new cluster: passwords verify"
     out=$(on_new ops_register "$MOVED" henry pw-SECRET-dump-henry key-dump-henry DUMP-40)
-    IFS='|' read -r okv uid fid frid code <<<"$out"
+    IFS='|' read -r okv uid fid frid _ <<<"$out"
     IFS='|' read -r mu mf mr <<<"$OLD_MAX"
     if [[ $okv == t ]] && ((uid > mu && fid > mf && frid > mr)); then
         ok "new cluster: a new registration succeeds with ids above the old maxima"

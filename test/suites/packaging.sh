@@ -17,6 +17,9 @@
 #
 # Run: make test SUITES=packaging
 
+# cleanup() runs from the EXIT trap (on_exit), which shellcheck cannot see.
+# shellcheck disable=SC2317
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -39,6 +42,7 @@ semver() {
 }
 
 DEFAULT_VERSION=$(sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" farmreg.control)
+# shellcheck disable=SC2016  # $(EXTENSION) is for make
 EXTENSION=$(printf 'farmreg-print-ext:\n\t@echo $(EXTENSION)\n' \
     | make --no-print-directory -s -f Makefile -f - PG_CONFIG="${PG_CONFIG:-pg_config}" farmreg-print-ext 2>/dev/null || true)
 [[ -n $EXTENSION ]] || EXTENSION=farmreg

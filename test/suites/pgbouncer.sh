@@ -34,6 +34,9 @@
 #
 # Run: make test SUITES=pgbouncer
 
+# cleanup() runs from the EXIT trap (on_exit), which shellcheck cannot see.
+# shellcheck disable=SC2317
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh

@@ -21,6 +21,9 @@
 #
 # Run: make test SUITES=standby
 
+# cleanup() runs from the EXIT trap (on_exit), which shellcheck cannot see.
+# shellcheck disable=SC2317
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh

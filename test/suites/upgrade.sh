@@ -28,6 +28,9 @@
 #
 # Run: make test SUITES=upgrade
 
+# cleanup() runs from the EXIT trap (on_exit), which shellcheck cannot see.
+# shellcheck disable=SC2317
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -180,12 +183,12 @@ MAXIDS="0|0|0"
 # register DB USER KEY: a registration that must succeed; remembers the
 # password, ids and key, and checks the ids are above every earlier one.
 register() {
-    local db=$1 user=$2 key=$3 pw out ok uid fid frid code mu mf mr usda
+    local db=$1 user=$2 key=$3 pw out ok uid fid frid mu mf mr usda
     pw="pw-SECRET-upgrade-$user"
     NREG=$((NREG + 1))
     usda="UPG-$NREG"
     out=$(ops_register "$db" "$user" "$pw" "$key" "$usda")
-    IFS='|' read -r ok uid fid frid code <<<"$out"
+    IFS='|' read -r ok uid fid frid _ <<<"$out"
     if [[ $ok != t ]]; then
         not_ok "register $user at version $(qv "$db" "SELECT extversion FROM pg_extension WHERE extname = 'farmreg'")"
         diag "result: $out"
@@ -208,7 +211,7 @@ register() {
 # check_data DB WHEN: the operator's data survived, old logins verify, old
 # keys replay, edited copy shows.
 check_data() {
-    local db=$1 when=$2 problems user got key out ok uid fid frid code
+    local db=$1 when=$2 problems user got key out ok uid fid frid _
     problems=$(qv "$db" "SELECT * FROM upgcheck.compare_snapshot()")
     if [[ -z $problems ]]; then
         ok "$when: every row of the operator's data and every sequence position survived"
@@ -236,7 +239,7 @@ check_data() {
         n=$((n + 1))
         # the same request again: the password is not part of the comparison
         out=$(ops_register "$db" "$user" "pw-SECRET-upgrade-retry" "$key" "${UIDS[$user]}")
-        IFS='|' read -r ok uid fid frid code <<<"$out"
+        IFS='|' read -r ok uid fid frid _ <<<"$out"
         [[ "$ok|$uid|$fid|$frid" == "t|${IDS[$user]}" ]] || { bad=1; diag "retry of $key: $out, want t|${IDS[$user]}"; }
     done
     if [[ $bad -eq 0 ]]; then
