@@ -165,7 +165,8 @@ async function inputState(page, field) {
 async function shot(page, name) {
   const file = path.join(OUT_DIR, name);
   await page.screenshot({ path: file, fullPage: true });
-  console.log(`# screenshot: ${path.relative(process.cwd(), file)}`);
+  const rel = path.relative(process.cwd(), file);
+  console.log(`# screenshot: ${rel.startsWith('..') ? file : rel}`);
 }
 
 // --- the checks ------------------------------------------------------------------
@@ -278,23 +279,25 @@ async function main() {
     check('es: the success page never contains the password', !(await pageEs.content()).includes(MARKER));
     await shot(pageEs, 'web-es-registered.png');
 
-    // A double submit: double-click the button, then replay the same form twice at once
+    // A double submit: the same rendered form sent twice at once (as a
+    // second click does while the first answer is on its way), then once
+    // more by double-clicking its button
     await page.goto(BASE);
     const double = { username: 'ben.ortiz', password: PASSWORD, name: 'Ben Ortiz', email: 'ben@ortiz.example', usda_uid: uids[1] };
     await fill(page, 'en', double);
     const key = await page.locator('input[name="idempotency_key"]').inputValue();
+    const twice = await Promise.all([1, 2].map(() => en.request.post(BASE, {
+      form: { ...double, idempotency_key: key }, headers: { 'Accept-Language': 'en' },
+    })));
+    const twiceIds = await Promise.all(twice.map(async (r) => (/id="user-id">(\d+)</.exec(await r.text()) || [])[1]));
     await page.getByRole('button', { name: TEXT.en.submit }).dblclick();
     await page.locator('#user-id').waitFor();
     const dbl = await page.locator('#user-id').textContent();
-    const replay = await Promise.all([1, 2].map(() => en.request.post(BASE, {
-      form: { ...double, idempotency_key: key }, headers: { 'Accept-Language': 'en' },
-    })));
-    const replayIds = await Promise.all(replay.map(async (r) => (/id="user-id">(\d+)</.exec(await r.text()) || [])[1]));
     const benRows = await registrationOf('ben.ortiz');
     check('a double submit of one form registers once: every answer shows the same ids',
-      benRows.length === 1 && replay.every((r) => r.status() === 200)
-        && replayIds.every((id) => id === dbl) && String(benRows[0].user_id) === dbl,
-      JSON.stringify({ page: dbl, replays: replayIds, database: benRows }));
+      benRows.length === 1 && twice.every((r) => r.status() === 200)
+        && twiceIds.every((id) => id === dbl) && String(benRows[0].user_id) === dbl,
+      JSON.stringify({ concurrent: twiceIds, page: dbl, database: benRows }));
     const posts = (server.output().match(/POST \/ 200 ok user_id=\d+/g) || []).length;
     console.log(`# the server answered ${posts} successful POSTs (ana.ruiz once, ben.ortiz ${posts - 1} times)`);
 
@@ -321,8 +324,10 @@ async function main() {
     await db.end();
   }
   check('the server logged no password (its log: examples/web-server.log)', !server.output().includes(MARKER));
-  check('the server logged one line per request and no errors',
-    !/registration call failed|retrying|database connection lost/.test(server.output()), server.output());
+  check('the server had no failed database call',
+    !/registration call failed|database connection lost/.test(server.output()), server.output());
+  const retries = (server.output().match(/retrying a registration/g) || []).length;
+  if (retries) console.log(`# the server retried ${retries} registration(s) with the same key`);
 }
 
 main().then(() => {
