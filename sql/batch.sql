@@ -76,23 +76,22 @@ SELECT g, 'supplier' || g, 'pw-SECRET-legacy-' || g, 'Supplier ' || g,
        'supplier' || g || '@farms.example', 'USDA-' || (100 + g)
   FROM generate_series(1, 50) AS g;
 UPDATE legacy_suppliers SET mail = 'broken-address' WHERE legacy_id IN (7, 21);
+-- the staging table as a batch, the legacy id as the idempotency key
+CREATE TEMP VIEW legacy_batch AS
+SELECT jsonb_agg(jsonb_build_object('username', login, 'password', secret, 'name', full_name,
+                                    'email', mail, 'usda_uid', usda,
+                                    'idempotency_key', 'legacy-supplier-' || legacy_id)
+                 ORDER BY legacy_id) AS requests
+  FROM legacy_suppliers;
 CREATE TEMP TABLE import_1 AS
 SELECT * FROM farmreg.register_farm_admins(
-    (SELECT jsonb_agg(jsonb_build_object('username', login, 'password', secret, 'name', full_name,
-                                         'email', mail, 'usda_uid', usda,
-                                         'idempotency_key', 'legacy-supplier-' || legacy_id)
-                      ORDER BY legacy_id)
-       FROM legacy_suppliers));
+    (SELECT requests FROM legacy_batch));
 SELECT count(*) FILTER (WHERE ok) AS registered, count(*) FILTER (WHERE NOT ok) AS rejected,
        string_agg(DISTINCT error_code, ',') AS codes FROM import_1;
 SELECT * FROM row_counts();
 CREATE TEMP TABLE import_2 AS
 SELECT * FROM farmreg.register_farm_admins(
-    (SELECT jsonb_agg(jsonb_build_object('username', login, 'password', secret, 'name', full_name,
-                                         'email', mail, 'usda_uid', usda,
-                                         'idempotency_key', 'legacy-supplier-' || legacy_id)
-                      ORDER BY legacy_id)
-       FROM legacy_suppliers));
+    (SELECT requests FROM legacy_batch));
 SELECT count(*) AS same_results
   FROM import_1 JOIN import_2 USING (ordinal)
  WHERE import_1.ok = import_2.ok
@@ -105,11 +104,7 @@ SELECT * FROM row_counts();
 UPDATE legacy_suppliers SET mail = 'supplier' || legacy_id || '@farms.example' WHERE legacy_id IN (7, 21);
 SELECT count(*) FILTER (WHERE ok) AS ok, count(*) FILTER (WHERE NOT ok) AS rejected
   FROM farmreg.register_farm_admins(
-    (SELECT jsonb_agg(jsonb_build_object('username', login, 'password', secret, 'name', full_name,
-                                         'email', mail, 'usda_uid', usda,
-                                         'idempotency_key', 'legacy-supplier-' || legacy_id)
-                      ORDER BY legacy_id)
-       FROM legacy_suppliers));
+    (SELECT requests FROM legacy_batch));
 SELECT * FROM row_counts();
 
 -- A failure inside the database in one row's create_farmer rolls back only
