@@ -30,6 +30,7 @@ E2E_PID=""
 
 # The orchestrator stops its children itself; this is for when it could not
 # (killed, timed out): only the processes it started, by their ids.
+# shellcheck disable=SC2317  # called from the exit hook
 cleanup() {
     local pid
     if [[ -n $E2E_PID ]] && kill -0 "$E2E_PID" 2>/dev/null; then
