@@ -15,11 +15,11 @@ DATA         = $(sort $(wildcard sql/farmreg--*.sql))
 PGFILEDESC   = "farmreg - transactional farm-admin registration"
 
 # pg_regress scenarios in sql/, in this order; each creates the extension itself
-REGRESS      = register validation catalog idempotency failures passwords security batch versions
+REGRESS      = register validation catalog idempotency failures passwords security batch versions outbox
 
 # pg_isolation_regress specs (specs/NAME.spec against expected/NAME.out), run by
 # make installcheck after REGRESS: concurrent registrations that collide
-ISOLATION    = race_unique race_idempotency race_snapshot race_batch
+ISOLATION    = race_unique race_idempotency race_snapshot race_batch outbox_order outbox_ack outbox_poll
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare

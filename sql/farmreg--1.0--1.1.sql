@@ -34,10 +34,14 @@ CREATE TABLE farmreg.events (
 CREATE INDEX events_unpositioned_idx ON farmreg.events (id) WHERE pos IS NULL;
 CREATE INDEX events_user_id_idx ON farmreg.events (user_id);
 
+-- A consumer's acknowledged position, and the furthest position a committed
+-- poll of it has returned: an acknowledgement can only cover events the
+-- consumer was given (a poll that rolled back gave nothing).
 CREATE TABLE farmreg.event_consumers (
     consumer    text NOT NULL,
     acked_pos   bigint NOT NULL DEFAULT 0,
     acked_at    timestamptz,
+    polled_pos  bigint NOT NULL DEFAULT 0,
     CONSTRAINT event_consumers_pkey PRIMARY KEY (consumer)
 );
 
@@ -147,12 +151,20 @@ BEGIN
      WHERE e.id = ready.id;
 
     RETURN QUERY
-        SELECT e.*
-          FROM farmreg.events AS e, farmreg.event_consumers AS c
-         WHERE c.consumer = poll_events.consumer
-           AND e.pos > c.acked_pos
-         ORDER BY e.pos
-         LIMIT max_events;
+        WITH batch AS (
+            SELECT e.*
+              FROM farmreg.events AS e, farmreg.event_consumers AS c
+             WHERE c.consumer = poll_events.consumer
+               AND e.pos > c.acked_pos
+             ORDER BY e.pos
+             LIMIT max_events
+        ), given AS (
+            UPDATE farmreg.event_consumers AS c
+               SET polled_pos = greatest(c.polled_pos, (SELECT max(b.pos) FROM batch AS b))
+             WHERE c.consumer = poll_events.consumer
+               AND EXISTS (SELECT FROM batch)
+        )
+        SELECT * FROM batch ORDER BY pos;
 END
 $$;
 
@@ -167,13 +179,15 @@ AS $$
 DECLARE
     acked bigint;
 BEGIN
-    -- compare and set: only forward, only to a delivered event
+    -- compare and set: only forward, and only to an event a committed poll
+    -- gave this consumer
     UPDATE farmreg.event_consumers AS c
        SET acked_pos = e.pos, acked_at = pg_catalog.now()
       FROM farmreg.events AS e
      WHERE c.consumer = ack_events.consumer
        AND e.id = ack_events.last_event_id
        AND e.pos > c.acked_pos
+       AND e.pos <= c.polled_pos
     RETURNING c.acked_pos INTO acked;
     RETURN acked IS NOT NULL;
 END

@@ -326,5 +326,17 @@ REVOKE ALL ON FUNCTION farmreg.poll_events(text, integer), farmreg.ack_events(te
   FROM regress_outbox_sync;
 DROP ROLE regress_outbox_sync;
 
+-- An acknowledgement covers only events a committed poll gave the consumer:
+-- a poll whose transaction rolled back gave nothing, so acknowledging what
+-- it returned is refused instead of skipping events the consumer never saw.
+SELECT catch_up('careful');
+SELECT ok FROM farmreg.register_farm_admin('pia', 'pw-SECRET-pia-123', 'Pia', 'pia@example.com', 'USDA-97');
+BEGIN;
+SELECT type, payload->>'username' AS username FROM farmreg.poll_events('careful');
+ROLLBACK;
+SELECT farmreg.ack_events('careful', (SELECT max(id) FROM farmreg.events)) AS ack_of_a_rolled_back_poll;
+SELECT type, payload->>'username' AS username FROM farmreg.poll_events('careful');
+SELECT farmreg.ack_events('careful', (SELECT max(id) FROM farmreg.events)) AS ack_after_a_committed_poll;
+
 DROP EXTENSION farmreg;
 DROP FUNCTION row_counts(), catch_up(text), fail_with(), fail_for_username();

@@ -52,8 +52,8 @@ SELECT ok((SELECT tgtype & 1 = 0 FROM pg_trigger
           'events_notify is a statement-level trigger (one notification per statement)');
 
 SELECT has_table('farmreg', 'event_consumers', 'table farmreg.event_consumers exists');
-SELECT columns_are('farmreg', 'event_consumers', ARRAY['consumer', 'acked_pos', 'acked_at'],
-                   'event_consumers has consumer, acked_pos, acked_at');
+SELECT columns_are('farmreg', 'event_consumers', ARRAY['consumer', 'acked_pos', 'acked_at', 'polled_pos'],
+                   'event_consumers has consumer, acked_pos, acked_at, polled_pos');
 SELECT col_is_pk('farmreg', 'event_consumers', 'consumer', 'a consumer is its name');
 SELECT col_not_null('farmreg', 'event_consumers', 'acked_pos', 'acked_pos is never NULL');
 
