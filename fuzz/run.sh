@@ -10,6 +10,8 @@
 #                             fuzzing: "ok - ..." / "not ok - ..." per target
 #   run.sh merge TARGET...    copy the inputs of earlier runs that reach new
 #                             code into corpus/TARGET/ (libFuzzer -merge=1)
+#   run.sh coverage TARGET... run BUILD/cov/fuzz_TARGET over both corpora
+#                             and report the coverage of src/validate.c
 #
 # The binaries are BUILD/fuzz_TARGET (BUILD defaults to build/, relative to
 # this directory).  A run starts from the committed seeds in corpus/TARGET/
@@ -168,12 +170,47 @@ mode_merge() {
     done
 }
 
+# llvm_tool NAME: the LLVM tool matching FUZZ_CC (clang-14 -> NAME-14).
+llvm_tool() {
+    local version=${FUZZ_CC##*clang}
+    if [[ -n $version ]] && command -v "$1$version" >/dev/null 2>&1; then
+        printf '%s\n' "$1$version"
+    else
+        printf '%s\n' "$1"
+    fi
+}
+
+mode_coverage() {
+    local t dir=$BUILD/cov profdata cov
+    local -a objects=()
+
+    profdata=$(llvm_tool llvm-profdata)
+    cov=$(llvm_tool llvm-cov)
+    rm -f -- "$dir"/*.profraw
+    for t in "$@"; do
+        mkdir -p "$BUILD/corpus/$t"
+        LLVM_PROFILE_FILE="$dir/$t.profraw" "$dir/fuzz_$t" -runs=0 \
+            -max_len="$(largest "corpus/$t")" "corpus/$t" "$BUILD/corpus/$t" \
+            >"$dir/$t.log" 2>&1 || { printf 'coverage run of %s failed; see %s\n' "$t" "$(shown "$dir/$t.log")"; return 1; }
+        objects+=(-object "$dir/fuzz_$t")
+    done
+    "$profdata" merge -sparse -o "$dir/all.profdata" "$dir"/*.profraw || return 1
+    # the first -object is positional for llvm-cov; keep validate.c's line
+    "$cov" report "${objects[@]:1}" -instr-profile="$dir/all.profdata" \
+        >"$dir/report.txt" || return 1
+    sed -n '1p' "$dir/report.txt"
+    grep -E '(^|/)validate\.c ' "$dir/report.txt"
+    printf 'annotated, in fuzz/: %s show -show-branches=count %s -instr-profile=%s ../src/validate.c\n' \
+        "$cov" "${objects[*]:1}" "$dir/all.profdata"
+}
+
 mode=${1:-}
 shift || true
-[[ $# -gt 0 ]] || { printf 'usage: run.sh fuzz|replay|merge TARGET...\n' >&2; exit 2; }
+[[ $# -gt 0 ]] || { printf 'usage: run.sh fuzz|replay|merge|coverage TARGET...\n' >&2; exit 2; }
 case $mode in
     fuzz) mode_fuzz "$@" ;;
     replay) mode_replay "$@" ;;
     merge) mkdir -p "$BUILD/logs"; mode_merge "$@" ;;
-    *) printf 'usage: run.sh fuzz|replay|merge TARGET...\n' >&2; exit 2 ;;
+    coverage) mode_coverage "$@" ;;
+    *) printf 'usage: run.sh fuzz|replay|merge|coverage TARGET...\n' >&2; exit 2 ;;
 esac
