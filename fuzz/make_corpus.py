@@ -168,6 +168,7 @@ TARGETS = {
         "bad-nel": u("key\u0085x"),
         "bad-del": b"key\x7f",
         "bad-line-separator": u("key\u2028x"),
+        "bad-paragraph-separator": u("key\u2029x"),
         "bad-nul": b"key\x00",
         "bad-invalid-utf8": b"key\xff",
         "blank-spaces": b"   ",
@@ -199,6 +200,11 @@ def main():
         w = chr(c).encode()
         TARGETS["trim"]["ws-%04x-both" % c] = w + b"x" + w
         TARGETS["trim"]["ws-%04x-twice" % c] = w + w + b"a" + w + b"b" + w + w
+    # each special character the local part refuses, one by one: the rule
+    # checks them in a switch, whose cases coverage feedback does not tell
+    # apart, so the fuzzer would not find them all by itself
+    for c in b'"(),:;<>[\\]':
+        TARGETS["email"]["bad-local-special-%02x" % c] = b"a" + bytes([c]) + b"b@example.com"
 
     written = 0
     for target, seeds in TARGETS.items():
