@@ -294,9 +294,9 @@ fz_is_white_space(int32_t cp)
 }
 
 /*
- * Where register.c's trimming must leave a value: *start and *len of the
- * value without its leading and trailing White_Space code points, found by
- * decoding the whole input forwards once.
+ * Where fr_field_set's trimming (args.c) must leave a value: *start and
+ * *len of the value without its leading and trailing White_Space code
+ * points, found by decoding the whole input forwards once.
  */
 static inline void
 fz_reference_trim(const uint8_t *s, size_t n, size_t *start, size_t *len)
@@ -324,7 +324,7 @@ fz_reference_trim(const uint8_t *s, size_t n, size_t *start, size_t *len)
 }
 
 /*
- * The value register.c would hand to a rule: the input trimmed with the
+ * The value args.c would hand to a rule: the input trimmed with the
  * function under test, fr_trim (which fuzz_trim.c checks on its own).
  */
 static inline const char *

@@ -86,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		len;
 	const char *trimmed;
 
-	/* register.c passes "" for SQL NULL; NULL itself must not be read */
+	/* args.c passes "" for SQL NULL; NULL itself must not be read */
 	FZ_CHECK(fr_check_idempotency_key(NULL, 0, true) == NULL,
 			 "a NULL key (is_null) was not accepted");
 

@@ -9,7 +9,7 @@
  * (usda_uid_blank), whether it names a farm is the database's answer.
  * Both take any text, so the only ways to get them wrong are the length
  * count and the blank test, which are what is checked here, on the raw input
- * and on the input trimmed as register.c trims it.
+ * and on the input trimmed as args.c (fr_field_set) trims it.
  *
  *-------------------------------------------------------------------------
  */

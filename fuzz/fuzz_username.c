@@ -8,8 +8,8 @@
  * else that breaks the rule username_invalid.  username_taken is a database
  * answer the pure rule must never give.
  *
- * The rule is called on the raw input and, as register.c calls it, on the
- * input after trimming.
+ * The rule is called on the raw input and, as the SQL entry points call it
+ * (fr_field_set in args.c), on the input after trimming.
  *
  *-------------------------------------------------------------------------
  */

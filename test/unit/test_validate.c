@@ -14,9 +14,9 @@
  *
  *	1. The hostile-input table of sql/validation.sql, case for case (same
  *	   labels), plus byte-level cases SQL cannot express (invalid UTF-8, NUL
- *	   bytes).  A value goes through what register.c does with an argument
- *	   before the rule sees it: SQL NULL becomes "" (the blank value), and
- *	   every field but the password is trimmed.  Cases whose SQL answer comes
+ *	   bytes).  A value goes through what fr_field_set (args.c) does with
+ *	   an argument before the rule sees it: SQL NULL becomes "" (the blank
+ *	   value), and every field but the password is trimmed.  Cases whose SQL answer comes
  *	   from the database (taken, claimed, unknown farm) must pass the pure
  *	   rule.
  *	2. fr_utf8_length and fr_trim on UTF-8 edge cases: invalid, overlong,
@@ -146,7 +146,7 @@ build(const Piece *pieces)
 }
 
 /* ------------------------------------------------------------------------
- * Part 1: the rules, after what register.c does to an argument
+ * Part 1: the rules, after what args.c does to an argument
  * ------------------------------------------------------------------------
  */
 
@@ -314,7 +314,7 @@ static const RuleCase rule_cases[] = {
 		 R("\u3000", 3)),
 };
 
-/* Runs one rule on a field's value as register.c would. */
+/* Runs one rule on a field's value as register.c does. */
 static const char *
 apply_rule(FrField field, const char *s, size_t len, bool is_null)
 {
