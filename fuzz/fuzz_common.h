@@ -96,7 +96,8 @@ fz_check_code(const char *code, const char *const *allowed, int n,
 		if (strcmp(code, allowed[i]) == 0)
 			return;
 	}
-	snprintf(msg, sizeof(msg), "%s rule returned code \"%.100s\", not one it may return",
+	snprintf(msg, sizeof(msg),
+			 "%s rule returned code \"%.100s\", not one it may return",
 			 rule, code);
 	fz_fail(__FILE__, __LINE__, "code in allowed[]", msg);
 }

@@ -29,12 +29,14 @@ check_length(const uint8_t *data, size_t size)
 	FZ_CHECK(n == fz_utf8_count(data, size),
 			 "fr_utf8_length disagrees with the reference count");
 	FZ_CHECK(n == fr_utf8_length(s, size), "fr_utf8_length not deterministic");
-	FZ_CHECK((size == 0) == (n == 0), "fr_utf8_length zero for a non-empty input");
+	FZ_CHECK((size == 0) == (n == 0),
+			 "fr_utf8_length zero for a non-empty input");
 
 	/* split after the first half of the characters: the counts add up */
 	for (size_t i = 0; i < n / 2; i++)
 		split += fz_utf8_step(data + split, size - split, &cp);
-	FZ_CHECK(fr_utf8_length(s, split) + fr_utf8_length(s + split, size - split) == n,
+	FZ_CHECK(fr_utf8_length(s, split) +
+			 fr_utf8_length(s + split, size - split) == n,
 			 "fr_utf8_length not additive at a character boundary");
 }
 
@@ -81,7 +83,8 @@ check_trim(const uint8_t *data, size_t size)
 	fz_reference_trim(data, size, &ref_start, &ref_len);
 	FZ_CHECK(len == ref_len, "fr_trim kept a different length than the reference");
 	if (len > 0)
-		FZ_CHECK(start == ref_start, "fr_trim started the slice elsewhere than the reference");
+		FZ_CHECK(start == ref_start,
+				 "fr_trim started the slice elsewhere than the reference");
 
 	/* idempotent */
 	again_len = fr_trim(s + start, len, &again_start);

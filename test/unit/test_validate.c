@@ -16,9 +16,9 @@
  *	   labels), plus byte-level cases SQL cannot express (invalid UTF-8, NUL
  *	   bytes).  A value goes through what fr_field_set (args.c) does with
  *	   an argument before the rule sees it: SQL NULL becomes "" (the blank
- *	   value), and every field but the password is trimmed.  Cases whose SQL answer comes
- *	   from the database (taken, claimed, unknown farm) must pass the pure
- *	   rule.
+ *	   value), and every field but the password is trimmed.  Cases whose
+ *	   SQL answer comes from the database (taken, claimed, unknown farm)
+ *	   must pass the pure rule.
  *	2. fr_utf8_length and fr_trim on UTF-8 edge cases: invalid, overlong,
  *	   surrogate and truncated sequences, every Unicode White_Space code
  *	   point at either end, look-alikes that are not white space, 1 MB
