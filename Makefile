@@ -5,6 +5,8 @@
 #   make installcheck     pg_regress suite against a running server (PGHOST, PGPORT, ...)
 #   make test             everything, on a private cluster: see scripts/test.sh
 #   make demo             a private cluster, a registration and every failure, with its copy
+#   make bench            farmreg against its alternatives, on a private cluster: scripts/bench.sh
+#   make fuzz             libFuzzer on the field rules, FUZZ_SECONDS (60) per target
 
 EXTENSION    = farmreg
 MODULE_big   = farmreg
@@ -25,12 +27,18 @@ PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK   = -lsodium
 
+EXTRA_CLEAN  = fuzz/build
+
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 test:
 	@bash scripts/test.sh
 demo:
 	@bash scripts/demo.sh
+bench:
+	@bash scripts/bench.sh
+fuzz:
+	$(MAKE) -C fuzz run

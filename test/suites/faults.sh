@@ -303,7 +303,7 @@ fault_statement_timeout() {
     bg_send a "BEGIN;"
     bg_send a "$(reg_sql to_a to_a@example.com F-1)"
     wait_idle_in_xact a || return 0
-    bg_send b "SET statement_timeout = '3s';"
+    bg_send b "SET statement_timeout = '8s';"
     bg_send b "$(reg_sql to_b to_b@example.com F-1)"
     wait_blocked b a && ok "statement_timeout: B's registration blocks behind A's uncommitted one"
     # the timeout fires while B waits
