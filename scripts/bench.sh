@@ -20,28 +20,45 @@
 #            rejected by a lookup (username taken) and one rejected by a field
 #            rule (password too short); latency percentiles
 #   hash     the cost of one argon2id hash, cheap and default, on its own
+#   instructions
+#            the main variants' server instructions per registration, counted
+#            by callgrind over `postgres --single` (bench/singleuser/): exact
+#            and repeatable, where the throughput of a shared machine is not
 #
-# Every run starts from empty users/farms/farmers (TRUNCATE, ANALYZE,
-# CHECKPOINT) and is checked afterwards: the rows it left must match the
-# transactions pgbench counted, so a variant that silently failed is caught.
+# Besides throughput, every pgbench run records the CPU time the server
+# (backends, from the postmaster's reaped-children times) and pgbench used
+# per registration, which other load on the machine disturbs far less than
+# it disturbs throughput.
+#
+# The database holds BENCH_SEED farm admins registered before the benchmark
+# (bench/seed.sql); every run starts from exactly those (the rows of the
+# previous run deleted, VACUUM, CHECKPOINT) and is checked afterwards: the
+# rows it added must match the transactions pgbench counted, so a variant
+# that silently failed is caught.  (Not from empty tables: plans made on an
+# empty table scan it sequentially, and cached plans keep doing so as the run
+# fills it -- see bench/seed.sql.)
 #
 # Output in BENCH_OUT (default bench/results/):
 #   results.md        machine, settings, tables of medians and ratios, goals
 #   throughput.png    throughput by clients for the four variants
 #   runs.csv          every main run (one line per pgbench run)
 #   latency.csv       pooled latency percentiles per configuration
+#   instructions.csv  callgrind counts per registration
 #   default_cost.csv  batch.csv  hash.csv   the other measurements, raw
 #
 # Environment (defaults fit 15 minutes on a 2-core machine; see results.md
 # for the measured total):
 #   BENCH_SECONDS=3          seconds per main pgbench run
-#   BENCH_ROUNDS=5           rounds of the main matrix
+#   BENCH_ROUNDS=4           rounds of the main matrix
 #   BENCH_CLIENTS="1 2 4"    client counts
 #   BENCH_SYNC="on off"      synchronous_commit settings
 #   BENCH_FARMS=1000000      fake USDA farms
+#   BENCH_SEED=100000        farm admins registered before the runs
 #   BENCH_BATCH=10000        requests in the batch comparison
 #   BENCH_BATCH_ROUNDS=3     rounds of the batch comparison
 #   BENCH_DEFAULT_SECONDS=4  seconds per default-cost run (BENCH_ROUNDS rounds)
+#   BENCH_CALLGRIND=1        0 skips the instruction counts (and valgrind)
+#   BENCH_CALLGRIND_N=300    registrations counted per variant
 #   BENCH_OUT=dir            where results go
 #   KEEP_CLUSTER=1, PG_CONFIG, PG_EXTRA_CONF, FARMREG_SKIP_DEPS: see lib.sh
 
@@ -52,13 +69,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FARMREG_ROOT"
 
 BENCH_SECONDS=${BENCH_SECONDS:-3}
-BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_ROUNDS=${BENCH_ROUNDS:-4}
 BENCH_CLIENTS=${BENCH_CLIENTS:-"1 2 4"}
 BENCH_SYNC=${BENCH_SYNC:-"on off"}
 BENCH_FARMS=${BENCH_FARMS:-1000000}
+BENCH_SEED=${BENCH_SEED:-100000}
 BENCH_BATCH=${BENCH_BATCH:-10000}
 BENCH_BATCH_ROUNDS=${BENCH_BATCH_ROUNDS:-3}
 BENCH_DEFAULT_SECONDS=${BENCH_DEFAULT_SECONDS:-4}
+BENCH_CALLGRIND=${BENCH_CALLGRIND:-1}
+BENCH_CALLGRIND_N=${BENCH_CALLGRIND_N:-300}
 OUT=${BENCH_OUT:-$FARMREG_ROOT/bench/results}
 
 DB=farmreg_bench
@@ -70,6 +90,7 @@ CHEAP_OPTS="-c farmreg.password_opslimit=$CHEAP_OPS -c farmreg.password_memlimit
 # request numbers start above this (k = BASE + client_id + clients * n, n >= 1)
 BASE=1000
 NPROC=$(nproc 2>/dev/null || echo 2)
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # The cluster: fsync and synchronous_commit stay on (the honest defaults; the
 # main matrix also runs with synchronous_commit off, per session).  Enough
@@ -118,11 +139,15 @@ install_bench_hash() {
     fi
 }
 
-# reset: empty the registration tables (the farms stay), fresh statistics,
-# and a checkpoint, so that every run starts from the same state.
+# reset: back to the seed registrations (ids 1 .. BENCH_SEED, no keys), the
+# dead rows vacuumed away, and a checkpoint, so that every run starts from
+# the same state.
 reset() {
-    q -c 'TRUNCATE farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys RESTART IDENTITY CASCADE' \
-      -c 'ANALYZE farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys' \
+    q -c 'DELETE FROM farmreg.idempotency_keys' \
+      -c "DELETE FROM farmreg.farmers WHERE id > $BENCH_SEED" \
+      -c "DELETE FROM farmreg.farms WHERE id > $BENCH_SEED" \
+      -c "DELETE FROM farmreg.users WHERE id > $BENCH_SEED" \
+      -c 'VACUUM farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys' \
       -c 'CHECKPOINT'
 }
 
@@ -134,8 +159,28 @@ register_taken_user() {
         || die "could not register taken_user"
 }
 
-# registered: farmer rows, i.e. registrations that happened.
-registered() { qv -c 'SELECT count(*) FROM farmreg.farmers'; }
+# registered: farmer rows since the seed, i.e. registrations that happened.
+registered() { qv -c "SELECT count(*) FROM farmreg.farmers WHERE id > $BENCH_SEED"; }
+
+# postmaster_pid: the cluster's postmaster.
+postmaster_pid() { head -n 1 "$FARMREG_PGDATA/postmaster.pid"; }
+
+# wait_backends_gone: until no client backend of the cluster is left (a
+# backend's CPU time reaches the postmaster's reaped-children times only once
+# it has exited and been reaped).  Gives up after 5 s.
+wait_backends_gone() {
+    local pm tries
+    pm=$(postmaster_pid)
+    for ((tries = 0; tries < 100; tries++)); do
+        pgrep -P "$pm" -f '\[local\]' >/dev/null || return 0
+        sleep 0.05
+    done
+    warn "client backends still running after 5 s; CPU figures of this run include less"
+}
+
+# server_ticks: CPU clock ticks the postmaster and its exited children used
+# (utime + stime + cutime + cstime): backends, autovacuum workers.
+server_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$(postmaster_pid)/stat"; }
 
 # percentiles FILE: "p50 p99" (nearest rank, in ms) of a file of sorted
 # latencies in microseconds, one per line.
@@ -150,21 +195,28 @@ percentiles() {
 }
 
 # run_pgbench SCRIPT CLIENTS SECONDS PGOPTS: one pgbench run.  Sets R_TXN,
-# R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms) and leaves the run's sorted
+# R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms), R_SCPU and R_CCPU (server
+# and pgbench CPU time per transaction, us) and leaves the run's sorted
 # latencies (us) in $WORK/lat.sorted.
 run_pgbench() {
     local script=$1 clients=$2 secs=$3 opts=$4
     local threads=$((clients < NPROC ? clients : NPROC))
     local out=$WORK/pgbench.out prefix=$WORK/log/pgb
+    local t0 t1 rc=0 TIMEFORMAT='%3U %3S'
 
     rm -f -- "$WORK"/log/pgb.*
-    if ! PGOPTIONS="$opts" pgbench -n -M prepared -c "$clients" -j "$threads" -T "$secs" \
+    wait_backends_gone
+    t0=$(server_ticks)
+    { time PGOPTIONS="$opts" pgbench -n -M prepared -c "$clients" -j "$threads" -T "$secs" \
             -l --log-prefix="$prefix" \
             -D n=0 -D base="$BASE" -D nclients="$clients" -D farms="$BENCH_FARMS" \
-            -f "bench/pgbench/$script.sql" "$DB" >"$out" 2>&1; then
+            -f "bench/pgbench/$script.sql" "$DB" >"$out" 2>&1 || rc=$?; } 2>"$WORK/time"
+    if [[ $rc -ne 0 ]]; then
         cat "$out" >&2
         die "pgbench failed: $script, $clients clients, PGOPTIONS=$opts"
     fi
+    wait_backends_gone
+    t1=$(server_ticks)
     R_TXN=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
     R_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
     R_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
@@ -181,6 +233,9 @@ run_pgbench() {
     # per-transaction log: client_id transaction_no time(us) script_no epoch us
     cat "$prefix".* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n >"$WORK/lat.sorted"
     read -r R_P50 R_P99 < <(percentiles "$WORK/lat.sorted")
+    R_SCPU=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
+        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+    R_CCPU=$(awk -v n="$R_TXN" '{ printf("%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)) }' "$WORK/time")
 }
 
 # check_rows SCRIPT CLIENTS EXPECTED: the registrations a run left must match
@@ -201,7 +256,11 @@ check_rows() {
 
 setup() {
     header "setup"
-    ensure_deps gnuplot-nox
+    if [[ $BENCH_CALLGRIND == 1 ]]; then
+        ensure_deps gnuplot-nox valgrind
+    else
+        ensure_deps gnuplot-nox
+    fi
     command -v pgbench >/dev/null || die "pgbench not found (PostgreSQL client tools)"
     install_extension || die "build and install failed"
     install_bench_hash
@@ -209,6 +268,7 @@ setup() {
 
     cluster_start bench "${CLUSTER_SETTINGS[@]}"
     WORK=$(mktemp -d "$FARMREG_CLUSTER_DIR/work.XXXXXX")
+    chmod 0755 "$WORK"      # the single-user runs (as postgres) work in it
     mkdir -p "$WORK/log" "$WORK/lat"
     on_exit remove_work
 
@@ -216,7 +276,6 @@ setup() {
     psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
     q -v farms="$BENCH_FARMS" -v hashlib="\$libdir/farmreg_bench_hash" -f bench/setup.sql >/dev/null
     q -f bench/plpgsql_peer.sql
-    q -c CHECKPOINT
     log "loaded $BENCH_FARMS USDA farms in $((SECONDS - t0)) s"
 
     local line
@@ -229,6 +288,14 @@ setup() {
     else
         log "the PL/pgSQL peer answers like farmreg on all $PEER_CASES check requests"
     fi
+
+    if ((BENCH_SEED > BENCH_FARMS / 2)); then
+        die "BENCH_SEED ($BENCH_SEED) must be at most half of BENCH_FARMS ($BENCH_FARMS)"
+    fi
+    t0=$SECONDS
+    q -v seed="$BENCH_SEED" -v farms="$BENCH_FARMS" -f bench/seed.sql
+    q -c CHECKPOINT
+    log "registered $BENCH_SEED seed farm admins in $((SECONDS - t0)) s"
 
     mkdir -p "$OUT"
 }
@@ -256,7 +323,7 @@ measure_main() {
     local r sync clients v total runs=0
     total=$((BENCH_ROUNDS * $(wc -w <<<"$BENCH_SYNC") * $(wc -w <<<"$BENCH_CLIENTS") * ${#VARIANTS[@]}))
     header "main: $total runs of ${BENCH_SECONDS} s (${VARIANTS[*]})"
-    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,registered,load1" >"$OUT/runs.csv"
+    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,client_cpu_us,registered,load1" >"$OUT/runs.csv"
     for ((r = 1; r <= BENCH_ROUNDS; r++)); do
         for sync in $BENCH_SYNC; do
             for clients in $BENCH_CLIENTS; do
@@ -268,10 +335,10 @@ measure_main() {
                         "$CHEAP_OPTS -c synchronous_commit=$sync"
                     check_rows "$v" "$clients" "$R_TXN"
                     cat "$WORK/lat.sorted" >>"$WORK/lat/main_${sync}_${clients}_$v"
-                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_ROWS,$l1" >>"$OUT/runs.csv"
+                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_CCPU,$R_ROWS,$l1" >>"$OUT/runs.csv"
                     runs=$((runs + 1))
-                    printf '  [%3d/%d] round %d sync=%-3s clients=%d %-9s %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  (load %s)\n' \
-                        "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$l1" >&2
+                    printf '  [%3d/%d] round %d sync=%-3s clients=%d %-9s %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  cpu %6.1f + %5.1f us  (load %s)\n' \
+                        "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$R_SCPU" "$R_CCPU" "$l1" >&2
                 done
             done
         done
@@ -359,6 +426,118 @@ measure_default_cost() {
     done
 }
 
+# server_stop / server_start: the cluster's server, for the single-user runs.
+server_stop() {
+    (cd "$FARMREG_CLUSTER_DIR" && as_pg "$PGBIN/pg_ctl" --pgdata="$FARMREG_PGDATA" \
+        --mode=fast --wait --timeout=60 --silent stop) || die "could not stop the server"
+}
+server_start() {
+    (cd "$FARMREG_CLUSTER_DIR" && as_pg "$PGBIN/pg_ctl" --pgdata="$FARMREG_PGDATA" \
+        --log="$FARMREG_SERVER_LOG" --options="-p $PGPORT" --wait --timeout=60 --silent start) \
+        || die "could not restart the server (log: $FARMREG_SERVER_LOG)"
+}
+
+# singleuser_statements VARIANT COUNT: bench/singleuser/VARIANT.sql for COUNT
+# registrations: its prologue, then its per-registration lines filled in.
+singleuser_statements() {
+    awk -v count="$2" -v base="$BASE" -v farms="$BENCH_FARMS" '
+        function fill(s, from, to,    i) {
+            while ((i = index(s, from)) > 0)
+                s = substr(s, 1, i - 1) to substr(s, i + length(from))
+            return s
+        }
+        /^-- per registration/ { body = 1; next }
+        /^--/ || /^[ \t]*$/ { next }
+        !body { print; next }
+        { tmpl[++nt] = $0 }
+        END {
+            for (i = 1; i <= count; i++) {
+                k = base + i
+                f = (k * 482711) % farms + 1
+                for (t = 1; t <= nt; t++) {
+                    s = fill(tmpl[t], "{k}", sprintf("%d", k))
+                    s = fill(s, "{uid}", sprintf("%d", 10000000 + f))
+                    s = fill(s, "{f}", sprintf("%d", f))
+                    print fill(s, "{i}", sprintf("%d", i))
+                }
+            }
+        }' "bench/singleuser/$1.sql"
+}
+
+# cg_functions FILE: "function inclusive-instructions" lines of a callgrind
+# profile, and "TOTAL n".
+cg_functions() {
+    callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$1" 2>/dev/null | awk '
+        /PROGRAM TOTALS/ { v = $1; gsub(",", "", v); print "TOTAL", v; next }
+        /^ *[0-9][0-9,]* \([ 0-9.]+%\) +[^ ]/ {
+            v = $1; gsub(",", "", v)
+            line = $0
+            sub(/^ *[0-9][0-9,]* \([ 0-9.]+%\) +/, "", line)
+            sub(/ \[.*\]$/, "", line)
+            n = split(line, part, ":")
+            name = part[n]
+            if (!(name in seen)) { seen[name] = 1; print name, v }
+        }'
+}
+
+# The functions whose inclusive instructions instructions.csv reports.
+CG_ITEMS=(TOTAL crypto_pwhash_argon2id_str RI_FKey_check_ins ExecutorStart
+    CommitTransactionCommand fmgr_security_definer farmreg_register_farm_admin
+    register_farm_admin lookup fr_run_steps fr_password_hash SPI_execute_plan
+    BeginInternalSubTransaction ReleaseCurrentSubTransaction plpgsql_call_handler)
+
+# singleuser_reset: reset, in single-user mode (the server is down), not
+# counted.
+singleuser_reset() {
+    printf '%s\n' 'DELETE FROM farmreg.idempotency_keys' \
+        "DELETE FROM farmreg.farmers WHERE id > $BENCH_SEED" \
+        "DELETE FROM farmreg.farms WHERE id > $BENCH_SEED" \
+        "DELETE FROM farmreg.users WHERE id > $BENCH_SEED" \
+        'VACUUM farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys' \
+        | (cd "$1" && as_pg "$PGBIN/postgres" --single -D "$FARMREG_PGDATA" "$DB" >/dev/null 2>"$1/reset.err") \
+        || { cat "$1/reset.err" >&2; die "single-user reset failed"; }
+}
+
+# measure_instructions: callgrind over `postgres --single`, each variant's
+# statements for WARM and WARM + N registrations, both from the seed state;
+# the difference divided by N is the cost of one registration without
+# start-up, warm-up (plans, caches) and shutdown.
+measure_instructions() {
+    local warm=50 n=$BENCH_CALLGRIND_N v count item a b
+    local cg=$WORK/cg
+    header "instructions: callgrind over postgres --single, $n registrations per variant"
+    echo "variant,item,instructions" >"$OUT/instructions.csv"
+    mkdir -p "$cg"
+    if is_root; then
+        chown postgres: "$cg"
+    fi
+    server_stop
+    for v in "${VARIANTS[@]}"; do
+        for count in "$warm" "$((warm + n))"; do
+            singleuser_statements "$v" "$count" >"$cg/$v.$count.sql"
+            singleuser_reset "$cg"
+            if ! (cd "$cg" && as_pg valgrind --tool=callgrind --callgrind-out-file="$cg/cg.$v.$count" \
+                    "$PGBIN/postgres" --single -D "$FARMREG_PGDATA" -c synchronous_commit=off "$DB" \
+                    <"$cg/$v.$count.sql" >/dev/null 2>"$cg/err.$v.$count") \
+                || grep -q -E '(ERROR|FATAL|PANIC):' "$cg/err.$v.$count"; then
+                tail -n 20 "$cg/err.$v.$count" >&2 || true
+                server_start
+                die "callgrind run of $v failed (see above)"
+            fi
+            cg_functions "$cg/cg.$v.$count" >"$cg/fn.$v.$count"
+        done
+        for item in "${CG_ITEMS[@]}"; do
+            a=$(awk -v f="$item" '$1 == f { print $2 }' "$cg/fn.$v.$warm")
+            b=$(awk -v f="$item" '$1 == f { print $2 }' "$cg/fn.$v.$((warm + n))")
+            [[ -n $b ]] || continue
+            echo "$v,$item,$(( (b - ${a:-0}) / n ))" >>"$OUT/instructions.csv"
+        done
+        log "  $v: $(awk -F, -v v="$v" '$1 == v && $2 == "TOTAL" { print $3 }' "$OUT/instructions.csv") instructions per registration"
+    done
+    singleuser_reset "$cg"
+    server_start
+}
+
 # pooled_latency: percentiles over every round of a configuration.
 pooled_latency() {
     local f base scope sync clients v p50 p99 n
@@ -381,15 +560,19 @@ report() {
     q -c 'CREATE SCHEMA results'
     q -c 'CREATE TABLE results.runs (round int, sync text, clients int, variant text, seconds int,
                 transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
-                registered bigint, load1 float8)' \
+                server_cpu_us float8, client_cpu_us float8, registered bigint, load1 float8)' \
       -c 'CREATE TABLE results.latency (scope text, sync text, clients int, variant text,
                 samples bigint, p50_ms float8, p99_ms float8)' \
       -c 'CREATE TABLE results.hash (round int, opslimit int, memlimit_kb int, hashes int, us float8)' \
       -c 'CREATE TABLE results.batch (round int, mode text, requests int, ms float8, ok bigint)' \
+      -c 'CREATE TABLE results.instructions (variant text, item text, instructions bigint)' \
       -c 'CREATE TABLE results.default_cost (round int, variant text, seconds int,
                 transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
                 registered bigint, load1 float8)'
-    for table in runs latency hash batch default_cost; do
+    if [[ ! -f $OUT/instructions.csv ]]; then
+        echo "variant,item,instructions" >"$OUT/instructions.csv"
+    fi
+    for table in runs latency hash batch default_cost instructions; do
         q -c "COPY results.$table FROM STDIN WITH (FORMAT csv, HEADER)" <"$OUT/$table.csv"
     done
 
@@ -399,9 +582,10 @@ report() {
     mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     PGOPTIONS="" qv -v nproc="$NPROC" -v cpu="${cpu:-unknown}" -v mem="$mem" \
         -v runtime="$runtime" -v seconds="$BENCH_SECONDS" -v rounds="$BENCH_ROUNDS" \
-        -v farms="$BENCH_FARMS" -v batch_note="${BATCH_NOTE:-}" \
+        -v farms="$BENCH_FARMS" -v seed="$BENCH_SEED" -v batch_note="${BATCH_NOTE:-}" \
         -v peer_cases="$PEER_CASES" -v peer_bad="$PEER_BAD" \
         -v default_seconds="$BENCH_DEFAULT_SECONDS" -v batch_rounds="$BENCH_BATCH_ROUNDS" \
+        -v cg_n="$BENCH_CALLGRIND_N" \
         -v commit="$(git -C "$FARMREG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         -v started="$BENCH_STARTED" -v load_start="$LOAD_START" -v load_end="$(cut -d' ' -f1-3 /proc/loadavg)" \
         -f bench/report.sql >"$OUT/results.md"
@@ -426,6 +610,11 @@ main() {
     measure_main
     measure_batch
     measure_default_cost
+    if [[ $BENCH_CALLGRIND == 1 ]]; then
+        measure_instructions
+    else
+        rm -f -- "$OUT/instructions.csv"
+    fi
     report
     cluster_stop
 
