@@ -6,13 +6,13 @@
 
 nvariants = 4
 npanels = words(syncs)
-title_of(v) = v == 1 ? "farmreg" : v == 2 ? "PL/pgSQL peer" : v == 3 ? "client-side tx (Ecto-style)" : "floor (one CTE)"
+title_of(v) = v == 1 ? "farmreg" : v == 2 ? "PL/pgSQL peer" : v == 3 ? "client-side tx" : "floor (one CTE)"
 colors = "#1b9e77 #d95f02 #7570b3 #666666"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-    set terminal pngcairo size (560 * npanels + 80), 520 font "sans,11" linewidth 1.5
+    set terminal pngcairo size (560 * npanels + 80), 580 font "sans,11" linewidth 1.5
 } else {
-    set terminal png size (560 * npanels + 80), 520
+    set terminal png size (560 * npanels + 80), 580
 }
 set output outfile
 
@@ -23,12 +23,13 @@ set xlabel "pgbench clients"
 set ylabel "registrations / s"
 set yrange [0:*]
 set grid ytics
-set key bottom right box opaque
+set key outside bottom center horizontal maxrows 2 samplen 2
 
 do for [p = 1:npanels] {
     set title sprintf("synchronous\\_commit = %s", word(syncs, p))
+    # each variant a little to the side, so the bars do not hide each other
     plot for [v = 1:nvariants] datafile index ((p - 1) * nvariants + v - 1) \
-        using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb word(colors, v) \
+        using ($1 + 0.05 * (v - 2.5)):2:3:4 with yerrorlines lw 2 pt 7 ps 1.2 lc rgb word(colors, v) \
         title title_of(v)
 }
 unset multiplot

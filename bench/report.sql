@@ -46,6 +46,7 @@ SELECT f.sync, f.clients, p.variant,
 CREATE TEMP VIEW cpu AS
 SELECT sync, clients, variant,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY server_cpu_us) AS server_us,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY server_sys_us) AS server_sys_us,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY client_cpu_us) AS client_us,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY server_cpu_us + client_cpu_us) AS total_us
   FROM results.runs GROUP BY sync, clients, variant;
@@ -157,7 +158,7 @@ SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s | %s |', c.sync, c.client
  ORDER BY pg_temp.sync_order(c.sync), c.clients;
 
 \echo
-\echo '## CPU time per registration (µs, server + pgbench)'
+\echo '## CPU time per registration (µs: server (of which in the kernel) + pgbench)'
 \echo
 \echo 'Median over the rounds. Server: the backends'' CPU time, from the postmaster''s reaped-children'
 \echo 'times; pgbench: the client''s own. Both share the same cores, so when the machine is'
@@ -166,13 +167,13 @@ SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s | %s |', c.sync, c.client
 \echo '| sync commit | clients | farmreg | PL/pgSQL peer | client-side tx | floor (one CTE) |'
 \echo '|---|--:|--:|--:|--:|--:|'
 SELECT format('| %s | %s | %s | %s | %s | %s |', k.sync, k.clients,
-              (SELECT format('%s + %s', round(c.server_us), round(c.client_us)) FROM cpu c
+              (SELECT format('%s (%s) + %s', round(c.server_us), round(c.server_sys_us), round(c.client_us)) FROM cpu c
                 WHERE (c.sync, c.clients, c.variant) = (k.sync, k.clients, 'farmreg')),
-              (SELECT format('%s + %s', round(c.server_us), round(c.client_us)) FROM cpu c
+              (SELECT format('%s (%s) + %s', round(c.server_us), round(c.server_sys_us), round(c.client_us)) FROM cpu c
                 WHERE (c.sync, c.clients, c.variant) = (k.sync, k.clients, 'plpgsql')),
-              (SELECT format('%s + %s', round(c.server_us), round(c.client_us)) FROM cpu c
+              (SELECT format('%s (%s) + %s', round(c.server_us), round(c.server_sys_us), round(c.client_us)) FROM cpu c
                 WHERE (c.sync, c.clients, c.variant) = (k.sync, k.clients, 'client_tx')),
-              (SELECT format('%s + %s', round(c.server_us), round(c.client_us)) FROM cpu c
+              (SELECT format('%s (%s) + %s', round(c.server_us), round(c.server_sys_us), round(c.client_us)) FROM cpu c
                 WHERE (c.sync, c.clients, c.variant) = (k.sync, k.clients, 'floor')))
   FROM (SELECT DISTINCT sync, clients FROM results.runs) AS k
  ORDER BY pg_temp.sync_order(k.sync), k.clients;
@@ -304,11 +305,11 @@ SELECT format('| opslimit %s, memlimit %s kB | %s | %s |', h.opslimit, h.memlimi
                                   round((1e6 / m.tps)::numeric))
                       FROM med m WHERE (m.sync, m.clients, m.variant) = ('off', 1, 'farmreg'))
               ELSE
-                   (SELECT format('%s%% of an accepted registration at default costs (median)',
-                                  round((100 * percentile_cont(0.5) WITHIN GROUP (ORDER BY h.us)
-                                         / (1e6 / d.tps))::numeric))
-                      FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY tps) AS tps
-                              FROM results.default_cost WHERE variant = 'accepted') AS d)
+                   (SELECT format('an accepted registration''s p50 exceeds a rejected one''s (username taken) by %s ms',
+                                  to_char(a.p50_ms - r.p50_ms, 'FM99990.0'))
+                      FROM results.latency a, results.latency r
+                     WHERE a.scope = 'default' AND a.variant = 'accepted'
+                       AND r.scope = 'default' AND r.variant = 'rejected_taken')
               END)
   FROM results.hash h GROUP BY h.opslimit, h.memlimit_kb ORDER BY h.opslimit;
 

@@ -49,7 +49,7 @@
 # Environment (defaults fit 15 minutes on a 2-core machine; see results.md
 # for the measured total):
 #   BENCH_SECONDS=3          seconds per main pgbench run
-#   BENCH_ROUNDS=4           rounds of the main matrix
+#   BENCH_ROUNDS=5           rounds of the main matrix
 #   BENCH_CLIENTS="1 2 4"    client counts
 #   BENCH_SYNC="on off"      synchronous_commit settings
 #   BENCH_FARMS=1000000      fake USDA farms
@@ -59,6 +59,8 @@
 #   BENCH_DEFAULT_SECONDS=4  seconds per default-cost run (BENCH_ROUNDS rounds)
 #   BENCH_CALLGRIND=1        0 skips the instruction counts (and valgrind)
 #   BENCH_CALLGRIND_N=300    registrations counted per variant
+#   BENCH_KEEP_PROFILES=dir  keep the callgrind profiles there (for
+#                            callgrind_annotate --inclusive=yes --tree=calling)
 #   BENCH_OUT=dir            where results go
 #   KEEP_CLUSTER=1, PG_CONFIG, PG_EXTRA_CONF, FARMREG_SKIP_DEPS: see lib.sh
 
@@ -69,7 +71,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FARMREG_ROOT"
 
 BENCH_SECONDS=${BENCH_SECONDS:-3}
-BENCH_ROUNDS=${BENCH_ROUNDS:-4}
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
 BENCH_CLIENTS=${BENCH_CLIENTS:-"1 2 4"}
 BENCH_SYNC=${BENCH_SYNC:-"on off"}
 BENCH_FARMS=${BENCH_FARMS:-1000000}
@@ -165,22 +167,25 @@ registered() { qv -c "SELECT count(*) FROM farmreg.farmers WHERE id > $BENCH_SEE
 # postmaster_pid: the cluster's postmaster.
 postmaster_pid() { head -n 1 "$FARMREG_PGDATA/postmaster.pid"; }
 
-# wait_backends_gone: until no client backend of the cluster is left (a
-# backend's CPU time reaches the postmaster's reaped-children times only once
-# it has exited and been reaped).  Gives up after 5 s.
+# wait_backends_gone: until no client backend of the cluster is left, nor
+# an exited one the postmaster has not reaped yet (a backend's CPU time
+# reaches the postmaster's children times only when it is reaped).  Gives
+# up after 5 s.
 wait_backends_gone() {
     local pm tries
     pm=$(postmaster_pid)
     for ((tries = 0; tries < 100; tries++)); do
-        pgrep -P "$pm" -f '\[local\]' >/dev/null || return 0
+        ps -o stat=,args= --ppid "$pm" \
+            | awk '$1 ~ /^Z/ || /\[local\]/ { busy = 1 } END { exit !busy }' || return 0
         sleep 0.05
     done
     warn "client backends still running after 5 s; CPU figures of this run include less"
 }
 
-# server_ticks: CPU clock ticks the postmaster and its exited children used
-# (utime + stime + cutime + cstime): backends, autovacuum workers.
-server_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$(postmaster_pid)/stat"; }
+# server_ticks: "all kernel" CPU clock ticks of the postmaster and its
+# reaped children (backends, autovacuum workers): utime + stime + cutime +
+# cstime, and stime + cstime.
+server_ticks() { awk '{ print $14 + $15 + $16 + $17, $15 + $17 }' "/proc/$(postmaster_pid)/stat"; }
 
 # percentiles FILE: "p50 p99" (nearest rank, in ms) of a file of sorted
 # latencies in microseconds, one per line.
@@ -195,18 +200,19 @@ percentiles() {
 }
 
 # run_pgbench SCRIPT CLIENTS SECONDS PGOPTS: one pgbench run.  Sets R_TXN,
-# R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms), R_SCPU and R_CCPU (server
-# and pgbench CPU time per transaction, us) and leaves the run's sorted
+# R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms), R_SCPU, R_SSYS and R_CCPU
+# (server CPU, the kernel's part of it, and pgbench CPU per transaction, us)
+# and leaves the run's sorted
 # latencies (us) in $WORK/lat.sorted.
 run_pgbench() {
     local script=$1 clients=$2 secs=$3 opts=$4
     local threads=$((clients < NPROC ? clients : NPROC))
     local out=$WORK/pgbench.out prefix=$WORK/log/pgb
-    local t0 t1 rc=0 TIMEFORMAT='%3U %3S'
+    local t0 t1 k0 k1 rc=0 TIMEFORMAT='%3U %3S'
 
     rm -f -- "$WORK"/log/pgb.*
     wait_backends_gone
-    t0=$(server_ticks)
+    read -r t0 k0 < <(server_ticks)
     { time PGOPTIONS="$opts" pgbench -n -M prepared -c "$clients" -j "$threads" -T "$secs" \
             -l --log-prefix="$prefix" \
             -D n=0 -D base="$BASE" -D nclients="$clients" -D farms="$BENCH_FARMS" \
@@ -216,7 +222,7 @@ run_pgbench() {
         die "pgbench failed: $script, $clients clients, PGOPTIONS=$opts"
     fi
     wait_backends_gone
-    t1=$(server_ticks)
+    read -r t1 k1 < <(server_ticks)
     R_TXN=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
     R_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
     R_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
@@ -234,6 +240,8 @@ run_pgbench() {
     cat "$prefix".* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n >"$WORK/lat.sorted"
     read -r R_P50 R_P99 < <(percentiles "$WORK/lat.sorted")
     R_SCPU=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
+        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+    R_SSYS=$(awk -v t="$((k1 - k0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
         'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
     R_CCPU=$(awk -v n="$R_TXN" '{ printf("%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)) }' "$WORK/time")
 }
@@ -323,7 +331,7 @@ measure_main() {
     local r sync clients v total runs=0
     total=$((BENCH_ROUNDS * $(wc -w <<<"$BENCH_SYNC") * $(wc -w <<<"$BENCH_CLIENTS") * ${#VARIANTS[@]}))
     header "main: $total runs of ${BENCH_SECONDS} s (${VARIANTS[*]})"
-    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,client_cpu_us,registered,load1" >"$OUT/runs.csv"
+    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,client_cpu_us,registered,load1" >"$OUT/runs.csv"
     for ((r = 1; r <= BENCH_ROUNDS; r++)); do
         for sync in $BENCH_SYNC; do
             for clients in $BENCH_CLIENTS; do
@@ -335,7 +343,7 @@ measure_main() {
                         "$CHEAP_OPTS -c synchronous_commit=$sync"
                     check_rows "$v" "$clients" "$R_TXN"
                     cat "$WORK/lat.sorted" >>"$WORK/lat/main_${sync}_${clients}_$v"
-                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_CCPU,$R_ROWS,$l1" >>"$OUT/runs.csv"
+                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_CCPU,$R_ROWS,$l1" >>"$OUT/runs.csv"
                     runs=$((runs + 1))
                     printf '  [%3d/%d] round %d sync=%-3s clients=%d %-9s %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  cpu %6.1f + %5.1f us  (load %s)\n' \
                         "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$R_SCPU" "$R_CCPU" "$l1" >&2
@@ -536,6 +544,11 @@ measure_instructions() {
     done
     singleuser_reset "$cg"
     server_start
+    if [[ -n ${BENCH_KEEP_PROFILES:-} ]]; then
+        mkdir -p "$BENCH_KEEP_PROFILES"
+        cp -- "$cg"/cg.* "$cg"/*.sql "$BENCH_KEEP_PROFILES"/
+        log "  callgrind profiles kept in $BENCH_KEEP_PROFILES"
+    fi
 }
 
 # pooled_latency: percentiles over every round of a configuration.
@@ -560,7 +573,8 @@ report() {
     q -c 'CREATE SCHEMA results'
     q -c 'CREATE TABLE results.runs (round int, sync text, clients int, variant text, seconds int,
                 transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
-                server_cpu_us float8, client_cpu_us float8, registered bigint, load1 float8)' \
+                server_cpu_us float8, server_sys_us float8, client_cpu_us float8,
+                registered bigint, load1 float8)' \
       -c 'CREATE TABLE results.latency (scope text, sync text, clients int, variant text,
                 samples bigint, p50_ms float8, p99_ms float8)' \
       -c 'CREATE TABLE results.hash (round int, opslimit int, memlimit_kb int, hashes int, us float8)' \
