@@ -265,9 +265,9 @@ check_rows() {
 setup() {
     header "setup"
     if [[ $BENCH_CALLGRIND == 1 ]]; then
-        ensure_deps gnuplot-nox valgrind
+        ensure_deps gnuplot-nox procps valgrind
     else
-        ensure_deps gnuplot-nox
+        ensure_deps gnuplot-nox procps
     fi
     command -v pgbench >/dev/null || die "pgbench not found (PostgreSQL client tools)"
     install_extension || die "build and install failed"
