@@ -1,0 +1,5 @@
+-- Single-user statements for the instruction counts: bench/pgbench/floor.sql.
+-- (Format: see farmreg.sql.)
+PREPARE r(text, text) AS WITH free AS (SELECT f.id, f.name FROM farmreg.usda_farms AS f WHERE f.usda_uid = $2 AND NOT EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id) AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.username) = lower('u' || $1)) AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.email) = lower('u' || $1 || '@example.com'))), new_user AS (INSERT INTO farmreg.users (username, email, name, password_hash) SELECT 'u' || $1, 'u' || $1 || '@example.com', 'Farmer ' || $1, bench.argon2id('correct horse battery staple', 1, 8) FROM free RETURNING id), new_farm AS (INSERT INTO farmreg.farms (name, usda_farm_id) SELECT free.name, free.id FROM free, new_user RETURNING id), new_farmer AS (INSERT INTO farmreg.farmers (user_id, farm_id, is_admin) SELECT new_user.id, new_farm.id, true FROM new_user, new_farm RETURNING id) SELECT new_user.id AS user_id, new_farm.id AS farm_id, new_farmer.id AS farmer_id FROM new_user, new_farm, new_farmer
+-- per registration
+EXECUTE r('{k}', '{uid}')

@@ -1,0 +1,641 @@
+#!/usr/bin/env bash
+#
+# scripts/bench.sh -- `make bench`: farmreg against the alternatives (issue 7)
+#
+# Builds farmreg (and bench/hash, the argon2id helper the peers call), starts
+# a private cluster, loads BENCH_FARMS fake USDA farms and measures, with
+# pgbench -M prepared:
+#
+#   main     four ways to register a farm admin, interleaved A B C D in every
+#            round, at each client count and synchronous_commit setting:
+#              farmreg    farmreg.register_farm_admin            (bench/pgbench/farmreg.sql)
+#              plpgsql    the same in PL/pgSQL                   (bench/plpgsql_peer.sql)
+#              client_tx  an Ecto-style client-side transaction  (bench/pgbench/client_tx.sql)
+#              floor      one CTE, no validation                 (bench/pgbench/floor.sql)
+#            all with the same cheap argon2id cost (opslimit 1, memlimit 8 kB)
+#   batch    farmreg.register_farm_admins(BENCH_BATCH requests) against as
+#            many register_farm_admin calls in one statement (skipped, with a
+#            note, when the batch function does not exist)
+#   default  farmreg with its default hashing costs: an accepted request, one
+#            rejected by a lookup (username taken) and one rejected by a field
+#            rule (password too short); latency percentiles
+#   hash     the cost of one argon2id hash, cheap and default, on its own
+#   instructions
+#            the main variants' server instructions per registration, counted
+#            by callgrind over `postgres --single` (bench/singleuser/): exact
+#            and repeatable, where the throughput of a shared machine is not
+#
+# Besides throughput, every pgbench run records the CPU time the server
+# (backends, from the postmaster's reaped-children times) and pgbench used
+# per registration, which other load on the machine disturbs far less than
+# it disturbs throughput.
+#
+# The database holds BENCH_SEED farm admins registered before the benchmark
+# (bench/seed.sql); every run starts from exactly those (the rows of the
+# previous run deleted, VACUUM, CHECKPOINT) and is checked afterwards: the
+# rows it added must match the transactions pgbench counted, so a variant
+# that silently failed is caught.  (Not from empty tables: plans made on an
+# empty table scan it sequentially, and cached plans keep doing so as the run
+# fills it -- see bench/seed.sql.)
+#
+# Output in BENCH_OUT (default bench/results/):
+#   results.md        machine, settings, tables of medians and ratios, goals
+#   throughput.png    throughput by clients for the four variants
+#   runs.csv          every main run (one line per pgbench run)
+#   latency.csv       pooled latency percentiles per configuration
+#   instructions.csv  callgrind counts per registration
+#   default_cost.csv  batch.csv  hash.csv   the other measurements, raw
+#
+# Environment (defaults fit 15 minutes on a 2-core machine; see results.md
+# for the measured total):
+#   BENCH_SECONDS=3          seconds per main pgbench run
+#   BENCH_ROUNDS=5           rounds of the main matrix
+#   BENCH_CLIENTS="1 2 4"    client counts
+#   BENCH_SYNC="on off"      synchronous_commit settings
+#   BENCH_FARMS=1000000      fake USDA farms
+#   BENCH_SEED=100000        farm admins registered before the runs
+#   BENCH_BATCH=10000        requests in the batch comparison
+#   BENCH_BATCH_ROUNDS=3     rounds of the batch comparison
+#   BENCH_DEFAULT_SECONDS=4  seconds per default-cost run (BENCH_ROUNDS rounds)
+#   BENCH_CALLGRIND=1        0 skips the instruction counts (and valgrind)
+#   BENCH_CALLGRIND_N=300    registrations counted per variant
+#   BENCH_KEEP_PROFILES=dir  keep the callgrind profiles there (for
+#                            callgrind_annotate --inclusive=yes --tree=calling)
+#   BENCH_OUT=dir            where results go
+#   KEEP_CLUSTER=1, PG_CONFIG, PG_EXTRA_CONF, FARMREG_SKIP_DEPS: see lib.sh
+
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$FARMREG_ROOT"
+
+BENCH_SECONDS=${BENCH_SECONDS:-3}
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_CLIENTS=${BENCH_CLIENTS:-"1 2 4"}
+BENCH_SYNC=${BENCH_SYNC:-"on off"}
+BENCH_FARMS=${BENCH_FARMS:-1000000}
+BENCH_SEED=${BENCH_SEED:-100000}
+BENCH_BATCH=${BENCH_BATCH:-10000}
+BENCH_BATCH_ROUNDS=${BENCH_BATCH_ROUNDS:-3}
+BENCH_DEFAULT_SECONDS=${BENCH_DEFAULT_SECONDS:-4}
+BENCH_CALLGRIND=${BENCH_CALLGRIND:-1}
+BENCH_CALLGRIND_N=${BENCH_CALLGRIND_N:-300}
+OUT=${BENCH_OUT:-$FARMREG_ROOT/bench/results}
+
+DB=farmreg_bench
+VARIANTS=(farmreg plpgsql client_tx floor)
+# the cheap hashing costs every main variant pays (libsodium's minimums)
+CHEAP_OPS=1
+CHEAP_MEM_KB=8
+CHEAP_OPTS="-c farmreg.password_opslimit=$CHEAP_OPS -c farmreg.password_memlimit=$CHEAP_MEM_KB"
+# request numbers start above this (k = BASE + client_id + clients * n, n >= 1)
+BASE=1000
+NPROC=$(nproc 2>/dev/null || echo 2)
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# The cluster: fsync and synchronous_commit stay on (the honest defaults; the
+# main matrix also runs with synchronous_commit off, per session).  Enough
+# shared_buffers to hold the farms and their indexes, and enough WAL that no
+# checkpoint starts during a run (each run starts right after one).
+CLUSTER_SETTINGS=(
+    fsync=on
+    synchronous_commit=on
+    full_page_writes=on
+    shared_buffers=512MB
+    max_wal_size=4GB
+    min_wal_size=1GB
+    checkpoint_timeout=30min
+    max_connections=50
+)
+
+START_SECONDS=$SECONDS
+WORK=""
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+header() { printf '\n==== %s ====\n' "$*" >&2; }
+
+q()  { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+qv() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+remove_work() { [[ -n $WORK ]] && rm -rf -- "$WORK"; }
+
+# install_bench_hash: build bench/hash and install it next to the extension,
+# the way install_extension does.
+install_bench_hash() {
+    local pkglibdir
+    make -C bench/hash --no-print-directory -s PG_CONFIG="$PG_CONFIG" \
+        || die "building bench/hash failed"
+    pkglibdir=$("$PG_CONFIG" --pkglibdir)
+    if is_root || [[ -w $pkglibdir ]]; then
+        make -C bench/hash --no-print-directory -s PG_CONFIG="$PG_CONFIG" install \
+            || die "installing bench/hash failed"
+    else
+        sudo -n make -C bench/hash --no-print-directory -s PG_CONFIG="$PG_CONFIG" install \
+            || die "installing bench/hash failed (not root, and sudo -n does not work)"
+    fi
+}
+
+# reset: back to the seed registrations (ids 1 .. BENCH_SEED, no keys), the
+# dead rows vacuumed away, and a checkpoint, so that every run starts from
+# the same state.
+reset() {
+    q -c 'DELETE FROM farmreg.idempotency_keys' \
+      -c "DELETE FROM farmreg.farmers WHERE id > $BENCH_SEED" \
+      -c "DELETE FROM farmreg.farms WHERE id > $BENCH_SEED" \
+      -c "DELETE FROM farmreg.users WHERE id > $BENCH_SEED" \
+      -c 'VACUUM farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys' \
+      -c 'CHECKPOINT'
+}
+
+# register_taken_user: the user the rejected_taken requests collide with.
+register_taken_user() {
+    PGOPTIONS="$CHEAP_OPTS" qv -c "SELECT ok FROM farmreg.register_farm_admin('taken_user',
+        'correct horse battery staple', 'Taken', 'taken@example.com',
+        bench.usda_uid(0, $BENCH_FARMS))" | grep -qx t \
+        || die "could not register taken_user"
+}
+
+# registered: farmer rows since the seed, i.e. registrations that happened.
+registered() { qv -c "SELECT count(*) FROM farmreg.farmers WHERE id > $BENCH_SEED"; }
+
+# postmaster_pid: the cluster's postmaster.
+postmaster_pid() { head -n 1 "$FARMREG_PGDATA/postmaster.pid"; }
+
+# wait_backends_gone: until no client backend of the cluster is left, nor
+# an exited one the postmaster has not reaped yet (a backend's CPU time
+# reaches the postmaster's children times only when it is reaped).  Gives
+# up after 5 s.
+wait_backends_gone() {
+    local pm tries
+    pm=$(postmaster_pid)
+    for ((tries = 0; tries < 100; tries++)); do
+        ps -o stat=,args= --ppid "$pm" \
+            | awk '$1 ~ /^Z/ || /\[local\]/ { busy = 1 } END { exit !busy }' || return 0
+        sleep 0.05
+    done
+    warn "client backends still running after 5 s; CPU figures of this run include less"
+}
+
+# server_ticks: "all kernel" CPU clock ticks of the postmaster and its
+# reaped children (backends, autovacuum workers): utime + stime + cutime +
+# cstime, and stime + cstime.
+server_ticks() { awk '{ print $14 + $15 + $16 + $17, $15 + $17 }' "/proc/$(postmaster_pid)/stat"; }
+
+# percentiles FILE: "p50 p99" (nearest rank, in ms) of a file of sorted
+# latencies in microseconds, one per line.
+percentiles() {
+    awk '{ v[NR] = $1 }
+         END {
+             if (NR == 0) { print "NaN NaN"; exit }
+             i50 = int(0.50 * NR); if (i50 < 0.50 * NR) i50++
+             i99 = int(0.99 * NR); if (i99 < 0.99 * NR) i99++
+             printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000
+         }' "$1"
+}
+
+# run_pgbench SCRIPT CLIENTS SECONDS PGOPTS: one pgbench run.  Sets R_TXN,
+# R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms), R_SCPU, R_SSYS and R_CCPU
+# (server CPU, the kernel's part of it, and pgbench CPU per transaction, us)
+# and leaves the run's sorted
+# latencies (us) in $WORK/lat.sorted.
+run_pgbench() {
+    local script=$1 clients=$2 secs=$3 opts=$4
+    local threads=$((clients < NPROC ? clients : NPROC))
+    local out=$WORK/pgbench.out prefix=$WORK/log/pgb
+    local t0 t1 k0 k1 rc=0 TIMEFORMAT='%3U %3S'
+
+    rm -f -- "$WORK"/log/pgb.*
+    wait_backends_gone
+    read -r t0 k0 < <(server_ticks)
+    { time PGOPTIONS="$opts" pgbench -n -M prepared -c "$clients" -j "$threads" -T "$secs" \
+            -l --log-prefix="$prefix" \
+            -D n=0 -D base="$BASE" -D nclients="$clients" -D farms="$BENCH_FARMS" \
+            -f "bench/pgbench/$script.sql" "$DB" >"$out" 2>&1 || rc=$?; } 2>"$WORK/time"
+    if [[ $rc -ne 0 ]]; then
+        cat "$out" >&2
+        die "pgbench failed: $script, $clients clients, PGOPTIONS=$opts"
+    fi
+    wait_backends_gone
+    read -r t1 k1 < <(server_ticks)
+    R_TXN=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+    R_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+    R_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
+    R_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
+    R_FAILED=${R_FAILED:-0}
+    if [[ -z $R_TXN || -z $R_TPS || -z $R_LAT ]]; then
+        cat "$out" >&2
+        die "could not read pgbench's output for $script"
+    fi
+    if [[ $R_FAILED -ne 0 ]]; then
+        cat "$out" >&2
+        die "$script: $R_FAILED failed transactions"
+    fi
+    # per-transaction log: client_id transaction_no time(us) script_no epoch us
+    cat "$prefix".* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n >"$WORK/lat.sorted"
+    read -r R_P50 R_P99 < <(percentiles "$WORK/lat.sorted")
+    R_SCPU=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
+        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+    R_SSYS=$(awk -v t="$((k1 - k0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
+        'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
+    R_CCPU=$(awk -v n="$R_TXN" '{ printf("%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)) }' "$WORK/time")
+}
+
+# check_rows SCRIPT CLIENTS EXPECTED: the registrations a run left must match
+# what pgbench counted (a client stopped by -T may leave one transaction
+# more or less behind).
+check_rows() {
+    local script=$1 clients=$2 expected=$3 rows
+    rows=$(registered)
+    if ((rows < expected - clients || rows > expected + clients)); then
+        die "$script registered $rows farm admins in $expected transactions: a variant is not doing what it should"
+    fi
+    R_ROWS=$rows
+}
+
+# ---------------------------------------------------------------------------
+# Phases
+# ---------------------------------------------------------------------------
+
+setup() {
+    header "setup"
+    if [[ $BENCH_CALLGRIND == 1 ]]; then
+        ensure_deps gnuplot-nox procps valgrind
+    else
+        ensure_deps gnuplot-nox procps
+    fi
+    command -v pgbench >/dev/null || die "pgbench not found (PostgreSQL client tools)"
+    install_extension || die "build and install failed"
+    install_bench_hash
+    log "farmreg and bench/hash installed into $("$PG_CONFIG" --pkglibdir)"
+
+    cluster_start bench "${CLUSTER_SETTINGS[@]}"
+    WORK=$(mktemp -d "$FARMREG_CLUSTER_DIR/work.XXXXXX")
+    chmod 0755 "$WORK"      # the single-user runs (as postgres) work in it
+    mkdir -p "$WORK/log" "$WORK/lat"
+    on_exit remove_work
+
+    local t0=$SECONDS
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
+    q -v farms="$BENCH_FARMS" -v hashlib="\$libdir/farmreg_bench_hash" -f bench/setup.sql >/dev/null
+    q -f bench/plpgsql_peer.sql
+    log "loaded $BENCH_FARMS USDA farms in $((SECONDS - t0)) s"
+
+    local line
+    line=$(q -v farms="$BENCH_FARMS" -f bench/peer_check.sql 2>&1 | tee "$WORK/peer_check.log" \
+        | sed -n 's/.*NOTICE:  peer_check \([0-9]*\) \([0-9]*\)$/\1 \2/p')
+    read -r PEER_CASES PEER_BAD <<<"${line:-0 -1}"
+    if [[ $PEER_BAD -ne 0 ]]; then
+        cat "$WORK/peer_check.log" >&2
+        warn "the PL/pgSQL peer disagrees with farmreg on $PEER_BAD of $PEER_CASES requests"
+    else
+        log "the PL/pgSQL peer answers like farmreg on all $PEER_CASES check requests"
+    fi
+
+    if ((BENCH_SEED > BENCH_FARMS / 2)); then
+        die "BENCH_SEED ($BENCH_SEED) must be at most half of BENCH_FARMS ($BENCH_FARMS)"
+    fi
+    t0=$SECONDS
+    q -v seed="$BENCH_SEED" -v farms="$BENCH_FARMS" -f bench/seed.sql
+    q -c CHECKPOINT
+    log "registered $BENCH_SEED seed farm admins in $((SECONDS - t0)) s"
+
+    mkdir -p "$OUT"
+}
+
+measure_hash() {
+    header "hash cost"
+    local r ops mem n us
+    echo "round,opslimit,memlimit_kb,hashes,us_per_hash" >"$OUT/hash.csv"
+    for ((r = 1; r <= 3; r++)); do
+        for spec in "$CHEAP_OPS $CHEAP_MEM_KB 2000" "2 19456 10"; do
+            read -r ops mem n <<<"$spec"
+            us=$(qv <<EOF
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(bench.argon2id('correct horse battery staple', $ops, $mem)) FROM generate_series(1, $n) \g /dev/null
+SELECT round((extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1e6 / $n)::numeric, 1);
+EOF
+            )
+            echo "$r,$ops,$mem,$n,$us" >>"$OUT/hash.csv"
+            log "  round $r: argon2id opslimit $ops memlimit ${mem} kB: $us us per hash"
+        done
+    done
+}
+
+measure_main() {
+    local r sync clients v total runs=0
+    total=$((BENCH_ROUNDS * $(wc -w <<<"$BENCH_SYNC") * $(wc -w <<<"$BENCH_CLIENTS") * ${#VARIANTS[@]}))
+    header "main: $total runs of ${BENCH_SECONDS} s (${VARIANTS[*]})"
+    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,client_cpu_us,registered,load1" >"$OUT/runs.csv"
+    for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+        for sync in $BENCH_SYNC; do
+            for clients in $BENCH_CLIENTS; do
+                for v in "${VARIANTS[@]}"; do
+                    local l1
+                    reset
+                    l1=$(load1)
+                    run_pgbench "$v" "$clients" "$BENCH_SECONDS" \
+                        "$CHEAP_OPTS -c synchronous_commit=$sync"
+                    check_rows "$v" "$clients" "$R_TXN"
+                    cat "$WORK/lat.sorted" >>"$WORK/lat/main_${sync}_${clients}_$v"
+                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_CCPU,$R_ROWS,$l1" >>"$OUT/runs.csv"
+                    runs=$((runs + 1))
+                    printf '  [%3d/%d] round %d sync=%-3s clients=%d %-9s %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  cpu %6.1f + %5.1f us  (load %s)\n' \
+                        "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$R_SCPU" "$R_CCPU" "$l1" >&2
+                done
+            done
+        done
+    done
+}
+
+measure_batch() {
+    local r mode ms ok
+    header "batch: $BENCH_BATCH requests in one call against $BENCH_BATCH single calls"
+    echo "round,mode,requests,ms,ok" >"$OUT/batch.csv"
+    BATCH_NOTE=""
+    if [[ $(qv -c "SELECT to_regprocedure('farmreg.register_farm_admins(jsonb,text)') IS NOT NULL") != t ]]; then
+        BATCH_NOTE="farmreg.register_farm_admins(jsonb, text) does not exist in this build: batch not measured"
+        log "  $BATCH_NOTE"
+    fi
+    for ((r = 1; r <= BENCH_BATCH_ROUNDS; r++)); do
+        for mode in single batch; do
+            if [[ $mode == batch && -n $BATCH_NOTE ]]; then
+                continue
+            fi
+            reset
+            # The requests are built before the clock starts; the batch gets
+            # them as JSON text, so it pays for parsing them as a client's
+            # parameter would.  The single calls run in one statement: no
+            # round trips, the strongest form of "one call per request".
+            if ! ms=$(PGOPTIONS="$CHEAP_OPTS" qv 2>"$WORK/batch.err" <<EOF
+CREATE TEMP TABLE args AS
+SELECT k, 'b' || k AS username, 'correct horse battery staple' AS password,
+       'Farmer ' || k AS name, 'b' || k || '@example.com' AS email,
+       bench.usda_uid(k, $BENCH_FARMS) AS usda_uid
+  FROM generate_series($BASE + 1, $BASE + $BENCH_BATCH) AS k;
+CREATE TEMP TABLE req AS
+SELECT jsonb_agg(jsonb_build_object('username', username, 'password', password,
+                                    'name', name, 'email', email,
+                                    'usda_uid', usda_uid) ORDER BY k)::text AS j
+  FROM args;
+BEGIN;
+SELECT clock_timestamp() AS t0 \gset
+$(if [[ $mode == single ]]; then
+    echo "SELECT count(*) FILTER (WHERE (s.r).ok) AS ok FROM (SELECT farmreg.register_farm_admin(a.username, a.password, a.name, a.email, a.usda_uid) AS r FROM args AS a ORDER BY a.k OFFSET 0) AS s \gset"
+else
+    echo "SELECT count(*) FILTER (WHERE b.ok) AS ok FROM farmreg.register_farm_admins((SELECT req.j::jsonb FROM req)) AS b \gset"
+fi)
+COMMIT;
+SELECT round((extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000)::numeric, 1) || ' ' || :ok;
+EOF
+            ); then
+                cat "$WORK/batch.err" >&2
+                BATCH_NOTE="the $mode run failed: $(head -n 1 "$WORK/batch.err")"
+                warn "$BATCH_NOTE"
+                continue
+            fi
+            read -r ms ok <<<"$ms"
+            if [[ $ok -ne $BENCH_BATCH ]]; then
+                warn "$mode: only $ok of $BENCH_BATCH registrations succeeded"
+            fi
+            echo "$r,$mode,$BENCH_BATCH,$ms,$ok" >>"$OUT/batch.csv"
+            log "  round $r: $mode $ms ms ($ok ok)"
+        done
+    done
+}
+
+measure_default_cost() {
+    local r v l1 expected
+    header "default hashing costs: accepted vs rejected, ${BENCH_DEFAULT_SECONDS} s runs, 1 client"
+    echo "round,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,registered,load1" >"$OUT/default_cost.csv"
+    for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+        for v in accepted rejected_taken rejected_format; do
+            reset
+            register_taken_user
+            l1=$(load1)
+            # no cost options: farmreg's defaults apply
+            run_pgbench "$([[ $v == accepted ]] && echo farmreg || echo "$v")" 1 \
+                "$BENCH_DEFAULT_SECONDS" "-c synchronous_commit=on"
+            if [[ $v == accepted ]]; then
+                check_rows "$v" 1 $((R_TXN + 1))
+            else
+                check_rows "$v" 0 1     # only taken_user
+            fi
+            cat "$WORK/lat.sorted" >>"$WORK/lat/default_on_1_$v"
+            echo "$r,$v,$BENCH_DEFAULT_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_ROWS,$l1" >>"$OUT/default_cost.csv"
+            printf '  round %d %-16s %9.1f tps  p50 %8.3f ms  p99 %8.3f ms  (load %s)\n' \
+                "$r" "$v" "$R_TPS" "$R_P50" "$R_P99" "$l1" >&2
+        done
+    done
+}
+
+# server_stop / server_start: the cluster's server, for the single-user runs.
+server_stop() {
+    (cd "$FARMREG_CLUSTER_DIR" && as_pg "$PGBIN/pg_ctl" --pgdata="$FARMREG_PGDATA" \
+        --mode=fast --wait --timeout=60 --silent stop) || die "could not stop the server"
+}
+server_start() {
+    (cd "$FARMREG_CLUSTER_DIR" && as_pg "$PGBIN/pg_ctl" --pgdata="$FARMREG_PGDATA" \
+        --log="$FARMREG_SERVER_LOG" --options="-p $PGPORT" --wait --timeout=60 --silent start) \
+        || die "could not restart the server (log: $FARMREG_SERVER_LOG)"
+}
+
+# singleuser_statements VARIANT COUNT: bench/singleuser/VARIANT.sql for COUNT
+# registrations: its prologue, then its per-registration lines filled in.
+singleuser_statements() {
+    awk -v count="$2" -v base="$BASE" -v farms="$BENCH_FARMS" '
+        function fill(s, from, to,    i) {
+            while ((i = index(s, from)) > 0)
+                s = substr(s, 1, i - 1) to substr(s, i + length(from))
+            return s
+        }
+        /^-- per registration/ { body = 1; next }
+        /^--/ || /^[ \t]*$/ { next }
+        !body { print; next }
+        { tmpl[++nt] = $0 }
+        END {
+            for (i = 1; i <= count; i++) {
+                k = base + i
+                f = (k * 482711) % farms + 1
+                for (t = 1; t <= nt; t++) {
+                    s = fill(tmpl[t], "{k}", sprintf("%d", k))
+                    s = fill(s, "{uid}", sprintf("%d", 10000000 + f))
+                    s = fill(s, "{f}", sprintf("%d", f))
+                    print fill(s, "{i}", sprintf("%d", i))
+                }
+            }
+        }' "bench/singleuser/$1.sql"
+}
+
+# cg_functions FILE: "function inclusive-instructions" lines of a callgrind
+# profile, and "TOTAL n".
+cg_functions() {
+    callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$1" 2>/dev/null | awk '
+        /PROGRAM TOTALS/ { v = $1; gsub(",", "", v); print "TOTAL", v; next }
+        /^ *[0-9][0-9,]* \([ 0-9.]+%\) +[^ ]/ {
+            v = $1; gsub(",", "", v)
+            line = $0
+            sub(/^ *[0-9][0-9,]* \([ 0-9.]+%\) +/, "", line)
+            sub(/ \[.*\]$/, "", line)
+            n = split(line, part, ":")
+            name = part[n]
+            if (!(name in seen)) { seen[name] = 1; print name, v }
+        }'
+}
+
+# The functions whose inclusive instructions instructions.csv reports.
+CG_ITEMS=(TOTAL crypto_pwhash_argon2id_str RI_FKey_check_ins ExecutorStart
+    CommitTransactionCommand fmgr_security_definer farmreg_register_farm_admin
+    register_farm_admin lookup fr_run_steps fr_password_hash SPI_execute_plan
+    BeginInternalSubTransaction ReleaseCurrentSubTransaction plpgsql_call_handler)
+
+# singleuser_reset: reset, in single-user mode (the server is down), not
+# counted.
+singleuser_reset() {
+    printf '%s\n' 'DELETE FROM farmreg.idempotency_keys' \
+        "DELETE FROM farmreg.farmers WHERE id > $BENCH_SEED" \
+        "DELETE FROM farmreg.farms WHERE id > $BENCH_SEED" \
+        "DELETE FROM farmreg.users WHERE id > $BENCH_SEED" \
+        'VACUUM farmreg.users, farmreg.farms, farmreg.farmers, farmreg.idempotency_keys' \
+        | (cd "$1" && as_pg "$PGBIN/postgres" --single -D "$FARMREG_PGDATA" "$DB" >/dev/null 2>"$1/reset.err") \
+        || { cat "$1/reset.err" >&2; die "single-user reset failed"; }
+}
+
+# measure_instructions: callgrind over `postgres --single`, each variant's
+# statements for WARM and WARM + N registrations, both from the seed state;
+# the difference divided by N is the cost of one registration without
+# start-up, warm-up (plans, caches) and shutdown.
+measure_instructions() {
+    local warm=50 n=$BENCH_CALLGRIND_N v count item a b
+    local cg=$WORK/cg
+    header "instructions: callgrind over postgres --single, $n registrations per variant"
+    echo "variant,item,instructions" >"$OUT/instructions.csv"
+    mkdir -p "$cg"
+    if is_root; then
+        chown postgres: "$cg"
+    fi
+    server_stop
+    for v in "${VARIANTS[@]}"; do
+        for count in "$warm" "$((warm + n))"; do
+            singleuser_statements "$v" "$count" >"$cg/$v.$count.sql"
+            singleuser_reset "$cg"
+            if ! (cd "$cg" && as_pg valgrind --tool=callgrind --callgrind-out-file="$cg/cg.$v.$count" \
+                    "$PGBIN/postgres" --single -D "$FARMREG_PGDATA" -c synchronous_commit=off "$DB" \
+                    <"$cg/$v.$count.sql" >/dev/null 2>"$cg/err.$v.$count") \
+                || grep -q -E '(ERROR|FATAL|PANIC):' "$cg/err.$v.$count"; then
+                tail -n 20 "$cg/err.$v.$count" >&2 || true
+                server_start
+                die "callgrind run of $v failed (see above)"
+            fi
+            cg_functions "$cg/cg.$v.$count" >"$cg/fn.$v.$count"
+        done
+        for item in "${CG_ITEMS[@]}"; do
+            a=$(awk -v f="$item" '$1 == f { print $2 }' "$cg/fn.$v.$warm")
+            b=$(awk -v f="$item" '$1 == f { print $2 }' "$cg/fn.$v.$((warm + n))")
+            [[ -n $b ]] || continue
+            echo "$v,$item,$(( (b - ${a:-0}) / n ))" >>"$OUT/instructions.csv"
+        done
+        log "  $v: $(awk -F, -v v="$v" '$1 == v && $2 == "TOTAL" { print $3 }' "$OUT/instructions.csv") instructions per registration"
+    done
+    singleuser_reset "$cg"
+    server_start
+    if [[ -n ${BENCH_KEEP_PROFILES:-} ]]; then
+        mkdir -p "$BENCH_KEEP_PROFILES"
+        cp -- "$cg"/cg.* "$cg"/*.sql "$BENCH_KEEP_PROFILES"/
+        log "  callgrind profiles kept in $BENCH_KEEP_PROFILES"
+    fi
+}
+
+# pooled_latency: percentiles over every round of a configuration.
+pooled_latency() {
+    local f base scope sync clients v p50 p99 n
+    echo "scope,sync,clients,variant,samples,p50_ms,p99_ms" >"$OUT/latency.csv"
+    for f in "$WORK"/lat/*; do
+        [[ -f $f ]] || continue
+        base=$(basename "$f")
+        IFS=_ read -r scope sync clients v <<<"$base"
+        sort -n -o "$f" "$f"
+        n=$(wc -l <"$f")
+        read -r p50 p99 < <(percentiles "$f")
+        echo "$scope,$sync,$clients,$v,$n,$p50,$p99" >>"$OUT/latency.csv"
+    done
+}
+
+report() {
+    header "report"
+    local f table
+    pooled_latency
+    q -c 'CREATE SCHEMA results'
+    q -c 'CREATE TABLE results.runs (round int, sync text, clients int, variant text, seconds int,
+                transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
+                server_cpu_us float8, server_sys_us float8, client_cpu_us float8,
+                registered bigint, load1 float8)' \
+      -c 'CREATE TABLE results.latency (scope text, sync text, clients int, variant text,
+                samples bigint, p50_ms float8, p99_ms float8)' \
+      -c 'CREATE TABLE results.hash (round int, opslimit int, memlimit_kb int, hashes int, us float8)' \
+      -c 'CREATE TABLE results.batch (round int, mode text, requests int, ms float8, ok bigint)' \
+      -c 'CREATE TABLE results.instructions (variant text, item text, instructions bigint)' \
+      -c 'CREATE TABLE results.default_cost (round int, variant text, seconds int,
+                transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
+                registered bigint, load1 float8)'
+    if [[ ! -f $OUT/instructions.csv ]]; then
+        echo "variant,item,instructions" >"$OUT/instructions.csv"
+    fi
+    for table in runs latency hash batch default_cost instructions; do
+        q -c "COPY results.$table FROM STDIN WITH (FORMAT csv, HEADER)" <"$OUT/$table.csv"
+    done
+
+    local runtime=$((SECONDS - START_SECONDS))
+    local cpu mem
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    PGOPTIONS="" qv -v nproc="$NPROC" -v cpu="${cpu:-unknown}" -v mem="$mem" \
+        -v runtime="$runtime" -v seconds="$BENCH_SECONDS" -v rounds="$BENCH_ROUNDS" \
+        -v farms="$BENCH_FARMS" -v seed="$BENCH_SEED" -v batch_note="${BATCH_NOTE:-}" \
+        -v peer_cases="$PEER_CASES" -v peer_bad="$PEER_BAD" \
+        -v default_seconds="$BENCH_DEFAULT_SECONDS" -v batch_rounds="$BENCH_BATCH_ROUNDS" \
+        -v cg_n="$BENCH_CALLGRIND_N" \
+        -v commit="$(git -C "$FARMREG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        -v started="$BENCH_STARTED" -v load_start="$LOAD_START" -v load_end="$(cut -d' ' -f1-3 /proc/loadavg)" \
+        -f bench/report.sql >"$OUT/results.md"
+
+    # the plot: median throughput by clients, min-max over the rounds as bars
+    qv -F ' ' -c "SELECT sync, variant, clients, percentile_cont(0.5) WITHIN GROUP (ORDER BY tps),
+                         min(tps), max(tps)
+                    FROM results.runs GROUP BY sync, variant, clients
+                   ORDER BY array_position(string_to_array('$BENCH_SYNC', ' '), sync),
+                            array_position(ARRAY['farmreg','plpgsql','client_tx','floor'], variant), clients" \
+        | awk 'NR > 1 && ($1 != s || $2 != v) { printf "\n\n" }
+               { s = $1; v = $2; print $3, $4, $5, $6 }' >"$WORK/plot.dat"
+    gnuplot -e "datafile='$WORK/plot.dat'; outfile='$OUT/throughput.png'; syncs='$BENCH_SYNC'" \
+        bench/plot.gp || warn "gnuplot failed: no plot"
+}
+
+main() {
+    BENCH_STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+    LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    setup
+    measure_hash
+    measure_main
+    measure_batch
+    measure_default_cost
+    if [[ $BENCH_CALLGRIND == 1 ]]; then
+        measure_instructions
+    else
+        rm -f -- "$OUT/instructions.csv"
+    fi
+    report
+    cluster_stop
+
+    header "results ($OUT/results.md)"
+    cat "$OUT/results.md"
+    printf '\nplot: %s\nraw:  %s\n' "$OUT/throughput.png" "$OUT/*.csv"
+    printf 'make bench took %d min %02d s\n' $(((SECONDS - START_SECONDS) / 60)) $(((SECONDS - START_SECONDS) % 60))
+}
+
+main "$@"
