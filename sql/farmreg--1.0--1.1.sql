@@ -48,14 +48,9 @@ CREATE TABLE farmreg.event_consumers (
 -- LISTEN farmreg_events: one notification per transaction that appended
 -- events, sent when it commits (never for one that rolls back).
 CREATE FUNCTION farmreg.notify_events() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM pg_catalog.pg_notify('farmreg_events', '');
-    RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'farmreg_notify_events'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 
 CREATE TRIGGER events_notify
     AFTER INSERT ON farmreg.events

@@ -178,21 +178,30 @@ static FrProgram registration_1_1 = {
 
 /*
  * Everything the database knows about a request, in one round trip.  A NULL
- * parameter (a field whose format is already wrong) matches nothing.
+ * parameter (a field whose format is already wrong) matches nothing.  Without
+ * an idempotency key the query has no join to the key table: a request
+ * without one (most of them) does not pay for the index scan.
  */
-static const char *lookup_sql =
-"SELECT EXISTS (SELECT FROM farmreg.users AS u"
-"                WHERE pg_catalog.lower(u.username) = pg_catalog.lower($1)),"
-"       EXISTS (SELECT FROM farmreg.users AS u"
-"                WHERE pg_catalog.lower(u.email) = pg_catalog.lower($2)),"
-"       f.id, f.name,"
-"       EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id),"
-"       k.request_digest, k.user_id, k.farm_id, k.farmer_id"
-"  FROM (SELECT) AS one"
-"  LEFT JOIN farmreg.usda_farms AS f ON f.usda_uid = $3"
-"  LEFT JOIN farmreg.idempotency_keys AS k ON k.key = $4";
+#define LOOKUP_SQL(key_columns, key_join) \
+"SELECT EXISTS (SELECT FROM farmreg.users AS u" \
+"                WHERE pg_catalog.lower(u.username) = pg_catalog.lower($1))," \
+"       EXISTS (SELECT FROM farmreg.users AS u" \
+"                WHERE pg_catalog.lower(u.email) = pg_catalog.lower($2))," \
+"       f.id, f.name," \
+"       EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id)," \
+key_columns \
+"  FROM (SELECT) AS one" \
+"  LEFT JOIN farmreg.usda_farms AS f ON f.usda_uid = $3" \
+key_join
 
-static SPIPlanPtr lookup_plan = NULL;
+static const char *const lookup_sql[2] = {
+	LOOKUP_SQL(" NULL::bytea, NULL::bigint, NULL::bigint, NULL::bigint", ""),
+	LOOKUP_SQL(" k.request_digest, k.user_id, k.farm_id, k.farmer_id",
+			   "  LEFT JOIN farmreg.idempotency_keys AS k ON k.key = $4"),
+};
+
+/* by whether the request has a key */
+static SPIPlanPtr lookup_plans[2] = {NULL, NULL};
 
 /* Columns of lookup_sql. */
 enum
@@ -318,17 +327,18 @@ lookup(Request *req, bool key_only)
 {
 	const FrField looked_up[3] = {FR_FIELD_USERNAME, FR_FIELD_EMAIL, FR_FIELD_USDA_UID};
 	Lookup	   *lk = &req->lk;
+	int			with_key = key_given(req);
 	Datum		args[4] = {0};
 	char		nulls[4] = {'n', 'n', 'n', 'n'};
 	int			rc;
 	bool		isnull;
 	Datum		d;
 
-	if (lookup_plan == NULL)
+	if (lookup_plans[with_key] == NULL)
 	{
 		Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 
-		lookup_plan = fr_spi_prepare(lookup_sql, 4, argtypes);
+		lookup_plans[with_key] = fr_spi_prepare(lookup_sql[with_key], 4, argtypes);
 	}
 
 	for (int i = 0; i < 3 && !key_only; i++)
@@ -339,13 +349,13 @@ lookup(Request *req, bool key_only)
 			nulls[i] = ' ';
 		}
 	}
-	if (key_given(req))
+	if (with_key)
 	{
 		args[3] = fr_field_text(&req->f[FR_FIELD_IDEMPOTENCY_KEY]);
 		nulls[3] = ' ';
 	}
 
-	rc = fr_spi_execute(lookup_plan, args, nulls, false, 1);
+	rc = fr_spi_execute(lookup_plans[with_key], args, nulls, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -423,7 +433,9 @@ validate_request(Request *req)
 								 f[FR_FIELD_IDEMPOTENCY_KEY].len,
 								 f[FR_FIELD_IDEMPOTENCY_KEY].is_null);
 
-	request_digest(req);
+	/* the request's identity matters only to compare it with a key's */
+	if (key_given(req))
+		request_digest(req);
 	lookup(req, false);
 	if (req->lk.key_found)
 	{
@@ -740,6 +752,29 @@ read_copy(Copy *copy, const char *locale)
 	fr_catalog_lookup(copy->codes, copy->n, locale, false, copy->messages);
 }
 
+/*
+ * The blessed descriptor of farmreg.registration_result, looked up once per
+ * call site (the query's FmgrInfo) rather than once per call.
+ */
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		TupleDesc	tupdesc;
+		MemoryContext oldcxt;
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("function returning record called in context that cannot accept type record")));
+		oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return (TupleDesc) fcinfo->flinfo->fn_extra;
+}
+
 /* One registration; connected to SPI. */
 static void
 register_one(FrProgram *prog, Request *req)
@@ -776,10 +811,7 @@ register_farm_admin(FunctionCallInfo fcinfo, FrProgram *prog)
 	HeapTuple	tuple;
 
 	PreventCommandIfReadOnly("register_farm_admin()");
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
+	tupdesc = result_tupdesc(fcinfo);
 
 	/* everything of this call lives in callcxt, gone when it returns */
 	callcxt = AllocSetContextCreate(fncxt, "farmreg registration",
@@ -803,7 +835,7 @@ register_farm_admin(FunctionCallInfo fcinfo, FrProgram *prog)
 
 	result_values(&req->out, &copy, values, nulls);
 	MemoryContextSwitchTo(fncxt);
-	tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextDelete(callcxt);
 	return HeapTupleGetDatum(tuple);
 }
