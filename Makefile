@@ -33,6 +33,10 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: rebuild every object when a header changes
+$(OBJS): $(wildcard src/*.h)
+
 .PHONY: test demo bench fuzz
 test:
 	@bash scripts/test.sh

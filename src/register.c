@@ -41,8 +41,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -177,36 +179,126 @@ static FrProgram registration_1_1 = {
 };
 
 /*
- * Everything the database knows about a request, in one round trip.  A NULL
- * parameter (a field whose format is already wrong) matches nothing.  Without
- * an idempotency key the query has no join to the key table: a request
- * without one (most of them) does not pay for the index scan.
+ * A batch's fast path: a whole chunk of accepted requests in one statement,
+ * the same writes as the steps above, set-based.  If it fails, the chunk is
+ * run again request by request through registration_1_1, which finds the
+ * request that failed and its step.
  */
-#define LOOKUP_SQL(key_columns, key_join) \
-"SELECT EXISTS (SELECT FROM farmreg.users AS u" \
-"                WHERE pg_catalog.lower(u.username) = pg_catalog.lower($1))," \
+/* the element type of each input's array, by IN_* */
+static const Oid chunk_elem_types[N_INPUTS] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, BYTEAOID, TEXTOID
+};
+
+static void take_chunk_rows(FrRequest *run, SPITupleTable *rows, uint64 nrows);
+
+static const FrStep chunk_steps[] = {
+	{
+		.label = "register_chunk",
+		.sql = "WITH r AS ("
+		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+		"                           pg_catalog.unnest($3), pg_catalog.unnest($4),"
+		"                           pg_catalog.unnest($5), pg_catalog.unnest($6),"
+		"                           pg_catalog.unnest($7), pg_catalog.unnest($8),"
+		"                           pg_catalog.unnest($9))"
+		"    WITH ORDINALITY AS r (username, email, name, password_hash, farm_name,"
+		"                          usda_farm_id, key, digest, usda_uid, n)"
+		"), u AS ("
+		"  INSERT INTO farmreg.users (username, email, name, password_hash)"
+		"  SELECT username, email, name, password_hash FROM r ORDER BY n"
+		"  RETURNING id, username"
+		"), f AS ("
+		"  INSERT INTO farmreg.farms (name, usda_farm_id)"
+		"  SELECT farm_name, usda_farm_id FROM r ORDER BY n"
+		"  RETURNING id, usda_farm_id"
+		"), uf AS ("
+		"  SELECT r.*, u.id AS user_id, f.id AS farm_id"
+		"    FROM r JOIN u USING (username) JOIN f USING (usda_farm_id)"
+		"), fm AS ("
+		"  INSERT INTO farmreg.farmers (user_id, farm_id, is_admin)"
+		"  SELECT user_id, farm_id, true FROM uf ORDER BY n"
+		"  RETURNING id, user_id"
+		"), done AS ("
+		"  SELECT uf.*, fm.id AS farmer_id FROM uf JOIN fm USING (user_id)"
+		"), k AS ("
+		"  INSERT INTO farmreg.idempotency_keys"
+		"         (key, request_digest, user_id, farm_id, farmer_id)"
+		"  SELECT key, digest, user_id, farm_id, farmer_id FROM done"
+		"   WHERE key IS NOT NULL"
+		"), e AS ("
+		"  INSERT INTO farmreg.events (type, user_id, payload)"
+		"  SELECT 'farm_admin_registered', user_id, pg_catalog.jsonb_build_object("
+		"         'user_id', user_id, 'farm_id', farm_id, 'farmer_id', farmer_id,"
+		"         'username', username, 'email', email, 'name', name,"
+		"         'usda_uid', usda_uid)"
+		"    FROM done ORDER BY n"
+		")"
+		" SELECT n, user_id, farm_id, farmer_id FROM done",
+		.args = {INPUT(IN_USERNAME, TEXTARRAYOID), INPUT(IN_EMAIL, TEXTARRAYOID),
+			INPUT(IN_NAME, TEXTARRAYOID), INPUT(IN_PASSWORD_HASH, TEXTARRAYOID),
+			INPUT(IN_FARM_NAME, TEXTARRAYOID), INPUT(IN_USDA_FARM_ID, INT8ARRAYOID),
+			INPUT(IN_KEY, TEXTARRAYOID), INPUT(IN_DIGEST, BYTEAARRAYOID),
+		INPUT(IN_USDA_UID, TEXTARRAYOID)},
+		.nargs = N_INPUTS,
+		.returns_rows = true,
+		.skip_unless_input = -1,
+	},
+};
+
+static FrProgram registration_chunk_1_1 = {
+	.name = "register_farm_admins",
+	.steps = chunk_steps,
+	.nsteps = lengthof(chunk_steps),
+	.constraints = registration_constraints,
+	.nconstraints = lengthof(registration_constraints),
+};
+
+/*
+ * Everything the database knows about requests, in one round trip: for each,
+ * whether its username or email is taken, its USDA record and whether that is
+ * claimed, and what its idempotency key stored.  A NULL (a field whose format
+ * is already wrong) matches nothing.  One request at a time binds scalars, a
+ * batch binds arrays; a request without an idempotency key (most of them)
+ * does not pay for the join to the key table.
+ */
+#define LOOKUP_SQL(source, key_columns, key_join) \
+"SELECT r.n," \
 "       EXISTS (SELECT FROM farmreg.users AS u" \
-"                WHERE pg_catalog.lower(u.email) = pg_catalog.lower($2))," \
+"                WHERE pg_catalog.lower(u.username) = pg_catalog.lower(r.username))," \
+"       EXISTS (SELECT FROM farmreg.users AS u" \
+"                WHERE pg_catalog.lower(u.email) = pg_catalog.lower(r.email))," \
 "       f.id, f.name," \
 "       EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id)," \
 key_columns \
-"  FROM (SELECT) AS one" \
-"  LEFT JOIN farmreg.usda_farms AS f ON f.usda_uid = $3" \
+"  FROM " source \
+"  LEFT JOIN farmreg.usda_farms AS f ON f.usda_uid = r.usda_uid" \
 key_join
 
-static const char *const lookup_sql[2] = {
-	LOOKUP_SQL(" NULL::bytea, NULL::bigint, NULL::bigint, NULL::bigint", ""),
-	LOOKUP_SQL(" k.request_digest, k.user_id, k.farm_id, k.farmer_id",
-			   "  LEFT JOIN farmreg.idempotency_keys AS k ON k.key = $4"),
+#define LOOKUP_ONE \
+"(SELECT 1::bigint AS n, $1::text AS username, $2::text AS email," \
+"        $3::text AS usda_uid, $4::text AS key) AS r"
+#define LOOKUP_MANY \
+"ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)," \
+"           pg_catalog.unnest($3), pg_catalog.unnest($4))" \
+"  WITH ORDINALITY AS r (username, email, usda_uid, key, n)"
+#define NO_KEY_COLUMNS " NULL::bytea, NULL::bigint, NULL::bigint, NULL::bigint"
+#define KEY_COLUMNS " k.request_digest, k.user_id, k.farm_id, k.farmer_id"
+#define KEY_JOIN "  LEFT JOIN farmreg.idempotency_keys AS k ON k.key = r.key"
+
+/* by [many][with a key] */
+static const char *const lookup_sql[2][2] = {
+	{LOOKUP_SQL(LOOKUP_ONE, NO_KEY_COLUMNS, ""),
+	LOOKUP_SQL(LOOKUP_ONE, KEY_COLUMNS, KEY_JOIN)},
+	{LOOKUP_SQL(LOOKUP_MANY, NO_KEY_COLUMNS, ""),
+	LOOKUP_SQL(LOOKUP_MANY, KEY_COLUMNS, KEY_JOIN)},
 };
 
-/* by whether the request has a key */
-static SPIPlanPtr lookup_plans[2] = {NULL, NULL};
+static SPIPlanPtr lookup_plans[2][2];
 
 /* Columns of lookup_sql. */
 enum
 {
-	LK_USERNAME_TAKEN = 1,
+	LK_ORDINAL = 1,
+	LK_USERNAME_TAKEN,
 	LK_EMAIL_TAKEN,
 	LK_USDA_FARM_ID,
 	LK_USDA_NAME,
@@ -290,21 +382,19 @@ request_digest(Request *req)
 }
 
 static bool
-get_bool(int col)
+get_bool(HeapTuple row, TupleDesc desc, int col)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-								  col, &isnull);
+	Datum		d = SPI_getbinval(row, desc, col, &isnull);
 
 	return !isnull && DatumGetBool(d);
 }
 
 static bool
-get_int8(int col, int64 *out)
+get_int8(HeapTuple row, TupleDesc desc, int col, int64 *out)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-								  col, &isnull);
+	Datum		d = SPI_getbinval(row, desc, col, &isnull);
 
 	if (!isnull)
 		*out = DatumGetInt64(d);
@@ -318,64 +408,24 @@ key_given(const Request *req)
 		req->out.codes[FR_FIELD_IDEMPOTENCY_KEY] == NULL;
 }
 
-/*
- * Runs the lookup query into req->lk.  Fields whose format is wrong are
- * passed as NULL (no lookup for them); key_only asks about the key alone.
- */
+/* One row of the lookup into req->lk. */
 static void
-lookup(Request *req, bool key_only)
+read_lookup(Request *req, HeapTuple row, TupleDesc desc)
 {
-	const FrField looked_up[3] = {FR_FIELD_USERNAME, FR_FIELD_EMAIL, FR_FIELD_USDA_UID};
 	Lookup	   *lk = &req->lk;
-	int			with_key = key_given(req);
-	Datum		args[4] = {0};
-	char		nulls[4] = {'n', 'n', 'n', 'n'};
-	int			rc;
 	bool		isnull;
 	Datum		d;
 
-	if (lookup_plans[with_key] == NULL)
-	{
-		Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-
-		lookup_plans[with_key] = fr_spi_prepare(lookup_sql[with_key], 4, argtypes);
-	}
-
-	for (int i = 0; i < 3 && !key_only; i++)
-	{
-		if (req->out.codes[looked_up[i]] == NULL)
-		{
-			args[i] = fr_field_text(&req->f[looked_up[i]]);
-			nulls[i] = ' ';
-		}
-	}
-	if (with_key)
-	{
-		args[3] = fr_field_text(&req->f[FR_FIELD_IDEMPOTENCY_KEY]);
-		nulls[3] = ' ';
-	}
-
-	rc = fr_spi_execute(lookup_plans[with_key], args, nulls, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("registration lookup failed: %s",
-						SPI_result_code_string(rc))));
-
 	memset(lk, 0, sizeof(*lk));
-	lk->username_taken = get_bool(LK_USERNAME_TAKEN);
-	lk->email_taken = get_bool(LK_EMAIL_TAKEN);
-	lk->usda_found = get_int8(LK_USDA_FARM_ID, &lk->usda_farm_id);
+	lk->username_taken = get_bool(row, desc, LK_USERNAME_TAKEN);
+	lk->email_taken = get_bool(row, desc, LK_EMAIL_TAKEN);
+	lk->usda_found = get_int8(row, desc, LK_USDA_FARM_ID, &lk->usda_farm_id);
 	if (lk->usda_found)
-	{
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-						  LK_USDA_NAME, &isnull);
-		lk->usda_name = DatumGetTextPCopy(d);
-	}
-	lk->farm_claimed = get_bool(LK_FARM_CLAIMED);
+		lk->usda_name = DatumGetTextPCopy(SPI_getbinval(row, desc, LK_USDA_NAME,
+														&isnull));
+	lk->farm_claimed = get_bool(row, desc, LK_FARM_CLAIMED);
 
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-					  LK_KEY_DIGEST, &isnull);
+	d = SPI_getbinval(row, desc, LK_KEY_DIGEST, &isnull);
 	if (!isnull)
 	{
 		bytea	   *stored = DatumGetByteaPP(d);
@@ -383,9 +433,90 @@ lookup(Request *req, bool key_only)
 		lk->key_found = true;
 		lk->key_matches = VARSIZE_ANY_EXHDR(stored) == DIGEST_BYTES &&
 			memcmp(VARDATA_ANY(stored), req->digest, DIGEST_BYTES) == 0;
-		get_int8(LK_KEY_USER_ID, &lk->key_ids[0]);
-		get_int8(LK_KEY_FARM_ID, &lk->key_ids[1]);
-		get_int8(LK_KEY_FARMER_ID, &lk->key_ids[2]);
+		get_int8(row, desc, LK_KEY_USER_ID, &lk->key_ids[0]);
+		get_int8(row, desc, LK_KEY_FARM_ID, &lk->key_ids[1]);
+		get_int8(row, desc, LK_KEY_FARMER_ID, &lk->key_ids[2]);
+	}
+}
+
+/* The field of each request as text, NULL if it is not to be looked up. */
+static bool
+lookup_arg(Request *req, int arg, bool key_only, Datum *value)
+{
+	static const FrField fields[4] = {
+		FR_FIELD_USERNAME, FR_FIELD_EMAIL, FR_FIELD_USDA_UID, FR_FIELD_IDEMPOTENCY_KEY
+	};
+
+	if (arg == 3 ? !key_given(req) :
+		key_only || req->out.codes[fields[arg]] != NULL)
+		return false;
+	*value = fr_field_text(&req->f[fields[arg]]);
+	return true;
+}
+
+/*
+ * Runs the lookup for reqs[0..n) into their lk.  Fields whose format is
+ * wrong are passed as NULL (no lookup for them); key_only asks about the
+ * keys alone.
+ */
+static void
+lookup(Request **reqs, int n, bool key_only)
+{
+	int			many = n > 1;
+	int			with_key = 0;
+	Datum		args[4];
+	char		nulls[4];
+	int			rc;
+
+	for (int i = 0; i < n && !with_key; i++)
+		with_key = key_given(reqs[i]);
+	if (lookup_plans[many][with_key] == NULL)
+	{
+		Oid			argtypes[4];
+
+		for (int a = 0; a < 4; a++)
+			argtypes[a] = many ? TEXTARRAYOID : TEXTOID;
+		lookup_plans[many][with_key] =
+			fr_spi_prepare(lookup_sql[many][with_key], 4, argtypes);
+	}
+
+	for (int a = 0; a < 4; a++)
+	{
+		if (!many)
+			nulls[a] = lookup_arg(reqs[0], a, key_only, &args[a]) ? ' ' : 'n';
+		else
+		{
+			Datum	   *elems = palloc(sizeof(Datum) * n);
+			bool	   *elnulls = palloc(sizeof(bool) * n);
+			int			dims[1] = {n};
+			int			lbs[1] = {1};
+
+			for (int i = 0; i < n; i++)
+				elnulls[i] = !lookup_arg(reqs[i], a, key_only, &elems[i]);
+			args[a] = PointerGetDatum(construct_md_array(elems, elnulls, 1, dims, lbs,
+														 TEXTOID, -1, false,
+														 TYPALIGN_INT));
+			nulls[a] = ' ';
+		}
+	}
+
+	rc = fr_spi_execute(lookup_plans[many][with_key], args, nulls, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != (uint64) n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("registration lookup failed: %s",
+						SPI_result_code_string(rc))));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		int64		ordinal = 0;
+
+		get_int8(row, SPI_tuptable->tupdesc, LK_ORDINAL, &ordinal);
+		if (ordinal < 1 || ordinal > n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("registration lookup returned an unknown request")));
+		read_lookup(reqs[ordinal - 1], row, SPI_tuptable->tupdesc);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -406,14 +537,9 @@ answer_from_key(Request *req)
 	}
 }
 
-/*
- * Field rules, then the database.  Returns false when the request is
- * answered already by its idempotency key (the stored result, or key reuse
- * beside any format errors: the rows the key registered would only show up
- * as conflicts).  Otherwise out.codes holds every field's error, if any.
- */
-static bool
-validate_request(Request *req)
+/* The field rules, before anything is looked up. */
+static void
+check_fields(Request *req)
 {
 	const FrFieldValue *f = req->f;
 	Outcome    *out = &req->out;
@@ -436,13 +562,24 @@ validate_request(Request *req)
 	/* the request's identity matters only to compare it with a key's */
 	if (key_given(req))
 		request_digest(req);
-	lookup(req, false);
+}
+
+/*
+ * What the lookup found, as codes.  Returns false when the request is
+ * answered already by its idempotency key (the stored result, or key reuse
+ * beside any format errors: the rows the key registered would only show up
+ * as conflicts).  Otherwise out.codes holds every field's error, if any.
+ */
+static bool
+judge_lookup(Request *req)
+{
+	Outcome    *out = &req->out;
+
 	if (req->lk.key_found)
 	{
 		answer_from_key(req);
 		return false;
 	}
-
 	if (out->codes[FR_FIELD_USERNAME] == NULL && req->lk.username_taken)
 		out->codes[FR_FIELD_USERNAME] = FR_CODE_USERNAME_TAKEN;
 	if (out->codes[FR_FIELD_EMAIL] == NULL && req->lk.email_taken)
@@ -564,7 +701,7 @@ take_failure(Request *req, const FrProgram *prog, const FrFailure *failure)
 	 */
 	if (key_given(req))
 	{
-		lookup(req, true);
+		lookup(&req, 1, true);
 		if (req->lk.key_found)
 		{
 			answer_from_key(req);
@@ -591,23 +728,112 @@ take_failure(Request *req, const FrProgram *prog, const FrFailure *failure)
 	}
 }
 
+/* The chunk being run by the fast path, for take_chunk_rows. */
+typedef struct Chunk
+{
+	Request   **reqs;
+	int			n;
+} Chunk;
+
+/* Each row of the chunk statement: ordinality, user, farm and farmer ids. */
+static void
+take_chunk_rows(FrRequest *run, SPITupleTable *rows, uint64 nrows)
+{
+	Chunk	   *chunk = (Chunk *) run->arg;
+
+	if (nrows != (uint64) chunk->n)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("a chunk of %d registrations wrote " UINT64_FORMAT,
+						chunk->n, nrows)));
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		Request    *req;
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(rows->vals[r], rows->tupdesc, 1,
+												  &isnull));
+
+		if (isnull || n < 1 || n > chunk->n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("a chunk of registrations returned an unknown request")));
+		req = chunk->reqs[n - 1];
+		req->out.ok = true;
+		for (int c = 0; c < 3; c++)
+			req->out.ids[c] = DatumGetInt64(SPI_getbinval(rows->vals[r], rows->tupdesc,
+														  c + 2, &isnull));
+	}
+}
+
+/* One input of the chunk statement: an array of the requests' values. */
+static Datum
+chunk_array(Request **reqs, int n, int input, Oid elemtype)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	bool	   *nulls = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	for (int i = 0; i < n; i++)
+	{
+		elems[i] = reqs[i]->values[input];
+		nulls[i] = reqs[i]->nulls[input];
+	}
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
 /*
- * Runs the accepted requests reqs[0..n), BATCH_CHUNK per subtransaction.
- * When one fails it is taken out and the rest of its chunk runs again.
+ * The fast path: the chunk reqs[0..n) in one statement and one
+ * subtransaction.  False when anything failed; nothing of the chunk remains
+ * then, and no outcome was set.
+ */
+static bool
+run_chunk(Request **reqs, int n)
+{
+	Datum		values[N_INPUTS];
+	bool		nulls[N_INPUTS] = {0};
+	Chunk		chunk = {.reqs = reqs,.n = n};
+	FrRequest	run = {.values = values,.nulls = nulls,
+	.take_rows = take_chunk_rows,.arg = &chunk};
+	FrFailure	failure;
+
+	/* one array per input of a registration, in the same order */
+	for (int i = 0; i < N_INPUTS; i++)
+		values[i] = chunk_array(reqs, n, i, chunk_elem_types[i]);
+	if (fr_run_steps(&registration_chunk_1_1, &run, 1, &failure))
+		return true;
+	for (int i = 0; i < n; i++)
+		reqs[i]->out.ok = false;
+	return false;
+}
+
+/*
+ * Runs the accepted requests reqs[0..n), BATCH_CHUNK per subtransaction:
+ * each chunk in one statement, or, if that fails, request by request through
+ * the registration's own steps.  When one request fails there, it is taken
+ * out and the rest of its chunk runs again.
  */
 static void
 run_requests(FrProgram *prog, Request **reqs, int n)
 {
-	FrRequest  *runs = palloc(sizeof(FrRequest) * Min(n, BATCH_CHUNK));
+	FrRequest  *runs = palloc0(sizeof(FrRequest) * Min(n, BATCH_CHUNK));
 	int		   *live = palloc(sizeof(int) * Min(n, BATCH_CHUNK));
 
 	for (int start = 0; start < n; start += BATCH_CHUNK)
 	{
 		int			nlive = 0;
 
+		CHECK_FOR_INTERRUPTS();
+		if (run_chunk(reqs + start, Min(BATCH_CHUNK, n - start)))
+			continue;
+
 		for (int i = start; i < n && i < start + BATCH_CHUNK; i++)
 			live[nlive++] = i;
-
 		while (nlive > 0)
 		{
 			FrFailure	failure;
@@ -628,7 +854,6 @@ run_requests(FrProgram *prog, Request **reqs, int n)
 			memmove(&live[failure.request], &live[failure.request + 1],
 					sizeof(int) * (nlive - failure.request));
 		}
-		CHECK_FOR_INTERRUPTS();
 	}
 }
 
@@ -782,7 +1007,9 @@ register_one(FrProgram *prog, Request *req)
 	FrRequest	run = {.values = req->values,.nulls = req->nulls};
 	FrFailure	failure;
 
-	if (!validate_request(req))
+	check_fields(req);
+	lookup(&req, 1, false);
+	if (!judge_lookup(req))
 		return;
 	if (has_errors(&req->out))
 	{
@@ -1120,13 +1347,29 @@ register_farm_admins(FunctionCallInfo fcinfo)
 
 	fr_spi_connect();
 
-	/* judge every request, in order; hash the accepted ones */
+	/*
+	 * Judge every request, in order, against the database (looked up a chunk
+	 * at a time) and the accepted requests before it; hash the accepted ones.
+	 */
 	for (int i = 0; i < n; i++)
 	{
 		Request    *req = &reqs[i];
 
 		CHECK_FOR_INTERRUPTS();
-		if (!validate_request(req) || !check_claims(&claims, reqs, i))
+		if (i % BATCH_CHUNK == 0)
+		{
+			int			m = Min(BATCH_CHUNK, n - i);
+			Request   **slice = palloc(sizeof(Request *) * m);
+
+			for (int j = 0; j < m; j++)
+			{
+				slice[j] = &reqs[i + j];
+				check_fields(slice[j]);
+			}
+			lookup(slice, m, false);
+			pfree(slice);
+		}
+		if (!judge_lookup(req) || !check_claims(&claims, reqs, i))
 			continue;
 		if (has_errors(&req->out))
 		{

@@ -128,6 +128,8 @@ run_step(FrProgram *prog, int s, FrRequest *req)
 							step->label, prog->name)));
 		req->ids[s] = DatumGetInt64(id);
 	}
+	if (step->returns_rows)
+		req->take_rows(req, SPI_tuptable, SPI_processed);
 	SPI_freetuptable(SPI_tuptable);
 }
 

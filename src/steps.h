@@ -25,7 +25,7 @@
 #include "executor/spi.h"
 #include "utils/elog.h"
 
-#define FR_STEP_MAX_ARGS	8
+#define FR_STEP_MAX_ARGS	12
 #define FR_MAX_STEPS		8
 
 /* Where a step parameter comes from. */
@@ -50,6 +50,7 @@ typedef struct FrStep
 	FrStepArg	args[FR_STEP_MAX_ARGS];
 	int			nargs;
 	bool		returns_id;		/* one row, one bigint column */
+	bool		returns_rows;	/* rows for the request's take_rows */
 	int			skip_unless_input;	/* -1, or skip when that input is NULL */
 } FrStep;
 
@@ -71,13 +72,20 @@ typedef struct FrProgram
 	SPIPlanPtr	plans[FR_MAX_STEPS];	/* prepared on first use */
 } FrProgram;
 
-/* One request: its inputs, and the ids its steps returned. */
-typedef struct FrRequest
+/*
+ * One request: its inputs, and the ids its steps returned.  A step that
+ * returns_rows hands its result to take_rows, inside the subtransaction (an
+ * error raised there fails the step like any other).
+ */
+typedef struct FrRequest FrRequest;
+struct FrRequest
 {
 	const Datum *values;
 	const bool *nulls;
 	int64		ids[FR_MAX_STEPS];	/* out; 0 for a skipped step */
-} FrRequest;
+	void		(*take_rows) (FrRequest *req, SPITupleTable *rows, uint64 nrows);
+	void	   *arg;			/* for take_rows */
+};
 
 /* Why a run failed. */
 typedef struct FrFailure
