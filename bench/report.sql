@@ -121,7 +121,18 @@ SELECT format('| %s | ≥ %s× | %s (%s–%s) | %s of %s | %s (%s–%s) | %s | %
 WITH b AS (
     SELECT mode, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
       FROM results.batch WHERE ok = requests GROUP BY mode)
-SELECT format('| batch vs single calls | ≥ 2× | %s | %s | – | – | %s |',
+SELECT format('| batch vs single calls sent one at a time (one statement each, one transaction) | ≥ 2× | %s | %s | – | – | %s |',
+              CASE WHEN bb.ms IS NULL OR st.ms IS NULL THEN 'not measured' ELSE pg_temp.x2(st.ms / bb.ms) END,
+              CASE WHEN bb.ms IS NULL OR st.ms IS NULL THEN '–' ELSE '1 of 1' END,
+              CASE WHEN bb.ms IS NULL OR st.ms IS NULL THEN 'not measured (see Batch)'
+                   WHEN st.ms / bb.ms >= 2 THEN 'met' ELSE '**not met**' END)
+  FROM (SELECT 1) AS one
+  LEFT JOIN b AS st ON st.mode = 'statements'
+  LEFT JOIN b AS bb ON bb.mode = 'batch';
+WITH b AS (
+    SELECT mode, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms
+      FROM results.batch WHERE ok = requests GROUP BY mode)
+SELECT format('| batch vs single calls all in one statement (no round trips; stricter than the goal) | ≥ 2× | %s | %s | – | – | %s |',
               CASE WHEN bb.ms IS NULL THEN 'not measured' ELSE pg_temp.x2(s.ms / bb.ms) END,
               CASE WHEN bb.ms IS NULL THEN '–' ELSE '1 of 1' END,
               CASE WHEN bb.ms IS NULL THEN 'not measured (see Batch)'
@@ -129,7 +140,6 @@ SELECT format('| batch vs single calls | ≥ 2× | %s | %s | – | – | %s |',
   FROM (SELECT 1) AS one
   LEFT JOIN b AS s ON s.mode = 'single'
   LEFT JOIN b AS bb ON bb.mode = 'batch';
-
 \echo
 \echo '## Throughput (registrations per second)'
 \echo
@@ -278,18 +288,21 @@ SELECT format('| %s | %s | %s | %s | %s | %s |',
 \echo '## Batch'
 \echo
 SELECT CASE WHEN :'batch_note' <> '' THEN format('**Not measured:** %s.', :'batch_note')
-            ELSE format('%s requests in one `register_farm_admins` call against %s `register_farm_admin` calls in one statement (one transaction, no round trips, the strongest form of single calls), cheap hashing, %s rounds.',
+            ELSE format('%s requests in one `register_farm_admins` call against %s `register_farm_admin` calls in one transaction, sent two ways: one statement per call from psql over the unix socket (one round trip each, as the goal describes), and all in one statement (no round trips, the strongest form of single calls); cheap hashing, %s rounds.',
                         max(requests), max(requests), :batch_rounds) END
   FROM results.batch;
 \echo
 \echo '| | ms (median) | µs per registration | rounds | all registered |'
 \echo '|---|--:|--:|--:|---|'
 SELECT format('| %s | %s | %s | %s | %s |',
-              CASE mode WHEN 'single' THEN 'single calls' ELSE 'one batch call' END,
+              CASE mode WHEN 'single' THEN 'single calls, all in one statement'
+                        WHEN 'statements' THEN 'single calls, one statement each'
+                        ELSE 'one batch call' END,
               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric),
               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) * 1000 / max(requests))::numeric, 1),
               count(*), CASE WHEN bool_and(ok = requests) THEN 'yes' ELSE 'NO' END)
-  FROM results.batch GROUP BY mode ORDER BY mode DESC;
+  FROM results.batch GROUP BY mode
+ ORDER BY CASE mode WHEN 'statements' THEN 1 WHEN 'single' THEN 2 ELSE 3 END;
 
 \echo
 \echo '## The hash on its own'
