@@ -58,6 +58,8 @@
 #   BENCH_BATCH_ROUNDS=3     rounds of the batch comparison
 #   BENCH_DEFAULT_SECONDS=4  seconds per default-cost run (BENCH_ROUNDS rounds)
 #   BENCH_CALLGRIND=1        0 skips the instruction counts (and valgrind)
+#   BENCH_SOAK=1             0 skips the long load and identity-sync runs
+#                            (LOAD_SECONDS=60, E2E_REGISTRATIONS=1500)
 #   BENCH_CALLGRIND_N=300    registrations counted per variant
 #   BENCH_KEEP_PROFILES=dir  keep the callgrind profiles there (for
 #                            callgrind_annotate --inclusive=yes --tree=calling)
@@ -265,9 +267,9 @@ check_rows() {
 setup() {
     header "setup"
     if [[ $BENCH_CALLGRIND == 1 ]]; then
-        ensure_deps gnuplot-nox procps valgrind
+        ensure_deps gnuplot-nox procps valgrind python3-psycopg
     else
-        ensure_deps gnuplot-nox procps
+        ensure_deps gnuplot-nox procps python3-psycopg
     fi
     command -v pgbench >/dev/null || die "pgbench not found (PostgreSQL client tools)"
     install_extension || die "build and install failed"
@@ -624,6 +626,27 @@ report() {
         bench/plot.gp || warn "gnuplot failed: no plot"
 }
 
+# measure_soak: the long runs of two make test suites against the bench
+# cluster: the pgbench load with constant collisions (LOAD_SECONDS, default
+# 60 here) and the identity sync end to end (E2E_REGISTRATIONS, default
+# 1500).  Their figures go to soak.txt; a `not ok` fails the benchmark.
+measure_soak() {
+    local suite out=$OUT/soak.txt
+    header "soak: test/suites/load.sh and identity_sync.sh, long"
+    : >"$out"
+    for suite in load identity_sync; do
+        printf '## %s\n' "$suite" >>"$out"
+        if ! LOAD_SECONDS=${LOAD_SECONDS:-60} E2E_REGISTRATIONS=${E2E_REGISTRATIONS:-1500} \
+            FARMREG_LOG_DIR=$WORK/soak bash "test/suites/$suite.sh" </dev/null >"$WORK/$suite.out" 2>&1 \
+            || grep -q '^not ok' "$WORK/$suite.out"; then
+            cat "$WORK/$suite.out" >&2
+            die "the $suite soak failed"
+        fi
+        grep -E '^(ok|#)' "$WORK/$suite.out" >>"$out" || true
+        log "  $suite: $(grep -c '^ok' "$WORK/$suite.out") checks passed"
+    done
+}
+
 main() {
     BENCH_STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -638,6 +661,9 @@ main() {
         rm -f -- "$OUT/instructions.csv"
     fi
     report
+    if [[ ${BENCH_SOAK:-1} == 1 ]]; then
+        measure_soak
+    fi
     cluster_stop
 
     header "results ($OUT/results.md)"
