@@ -19,10 +19,12 @@
  *	hash the password (only now), run the steps, map what failed
  *
  * A batch judges each request exactly so, plus the requests before it in the
- * same batch (the first one wins), hashes only the accepted ones, and runs
- * them a chunk at a time: one subtransaction per chunk, not per request.  A
- * request that fails inside the database is taken out and the rest of its
- * chunk is run again, so it rolls back only itself.
+ * same batch (the first one wins), looking a chunk up in one query, hashes
+ * only the accepted ones, and writes a chunk at a time: one set-based
+ * statement in one subtransaction per chunk, not per request.  If that
+ * statement fails, the chunk runs again request by request through the
+ * steps; the request that fails is taken out and the rest run again, so it
+ * rolls back only itself and gets its own result.
  *
  * Versions: 1.0's SQL declares the entry points without the _1_1 suffix,
  * whose program has no append_event step (1.0 has no events table); 1.1

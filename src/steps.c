@@ -28,8 +28,9 @@
 #include "args.h"
 #include "steps.h"
 
-bool
-fr_error_is_fatal_to_xact(int sqlerrcode)
+/* True for errors that must never be turned into a result. */
+static bool
+error_is_fatal_to_xact(int sqlerrcode)
 {
 	/*
 	 * Operator intervention (cancel, statement_timeout, shutdown), any
@@ -191,7 +192,7 @@ fr_run_steps(FrProgram *prog, FrRequest *reqs, int nreqs, FrFailure *failure)
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 
-		if (fr_error_is_fatal_to_xact(edata->sqlerrcode))
+		if (error_is_fatal_to_xact(edata->sqlerrcode))
 			ReThrowError(edata);
 
 		failure->request = cur_req;

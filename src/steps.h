@@ -106,7 +106,4 @@ typedef struct FrFailure
 extern bool fr_run_steps(FrProgram *prog, FrRequest *reqs, int nreqs,
 						 FrFailure *failure);
 
-/* True for errors that must never be turned into a result. */
-extern bool fr_error_is_fatal_to_xact(int sqlerrcode);
-
 #endif							/* FARMREG_STEPS_H */
