@@ -4,6 +4,8 @@
 #   make install          install it into the PostgreSQL found by PG_CONFIG
 #   make installcheck     pg_regress suite against a running server (PGHOST, PGPORT, ...)
 #   make test             everything, on a private cluster: see scripts/test.sh
+#   make test-fresh       make demo + make test in a fresh minimal Debian 12 root (root only):
+#                         scripts/test-fresh.sh
 #   make demo             a private cluster, a registration and every failure, with its copy
 #   make bench            farmreg against its alternatives, on a private cluster: scripts/bench.sh
 #   make fuzz             libFuzzer on the field rules, FUZZ_SECONDS (60) per target
@@ -37,9 +39,11 @@ include $(PGXS)
 # --enable-depend: rebuild every object when a header changes
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: test demo bench fuzz
+.PHONY: test test-fresh demo bench fuzz
 test:
 	@bash scripts/test.sh
+test-fresh:
+	@bash scripts/test-fresh.sh
 demo:
 	@bash scripts/demo.sh
 bench:

@@ -12,7 +12,8 @@
 # from defining functions and a few variables (FARMREG_ROOT, PG_CONFIG).
 #
 # Functions:
-#   ensure_deps [PKG...]    install missing Debian packages (build + test + PKG...)
+#   ensure_deps [DEP...]    install missing Debian packages (build + test + DEP...;
+#                           a DEP of the form COMMAND:PACKAGE only when COMMAND is missing)
 #   pg_resolve              find PostgreSQL's binaries (PG_CONFIG, PGBIN, PATH)
 #   as_pg CMD...            run CMD as the `postgres` OS user when we are root
 #   free_port               print an unused port number in 54320..54999
@@ -105,12 +106,16 @@ _apt_get() {
     fi
 }
 
-# ensure_deps [PKG...]: make sure the base packages, FARMREG_EXTRA_DEPS and
-# PKG... are installed.  One dpkg-query call when everything is there.
+# ensure_deps [DEP...]: make sure the base packages, FARMREG_EXTRA_DEPS and
+# DEP... are installed.  A DEP is a Debian package name, or COMMAND:PACKAGE
+# for "the command COMMAND, from PACKAGE unless it is on PATH already" (node
+# and npm come from Debian's nodejs and npm packages on a fresh machine, and
+# from wherever the machine got them otherwise).  One dpkg-query call when
+# everything is there.
 ensure_deps() {
-    local -a wanted missing=()
+    local -a wanted=() missing=()
     local -a extra=()
-    local line pkg status
+    local line pkg status dep
     local -A installed=()
 
     if [[ ${FARMREG_SKIP_DEPS:-0} == 1 ]]; then
@@ -120,7 +125,17 @@ ensure_deps() {
 
     # shellcheck disable=SC2206  # FARMREG_EXTRA_DEPS is a space-separated list
     extra=(${FARMREG_EXTRA_DEPS:-})
-    wanted=("${FARMREG_BASE_DEPS[@]}" "${extra[@]}" "$@")
+    for dep in "${FARMREG_BASE_DEPS[@]}" "${extra[@]}" "$@"; do
+        if [[ $dep == *:* ]]; then
+            command -v "${dep%%:*}" >/dev/null 2>&1 && continue
+            dep=${dep#*:}
+        fi
+        wanted+=("$dep")
+    done
+    if [[ ${#wanted[@]} -eq 0 ]]; then
+        pg_resolve
+        return 0
+    fi
 
     if ! command -v dpkg-query >/dev/null 2>&1; then
         warn "dpkg-query not found (not Debian?): not checking packages: ${wanted[*]}"

@@ -11,7 +11,8 @@
 #                             verify_password), hashing made cheap for it
 #   check_app_role            ROLE is no superuser and has only those grants
 #   npm_ready DIR             node_modules in DIR, from `npm ci` when missing
-#                             or older than package-lock.json
+#                             or older than package-lock.json (Node.js 18+:
+#                             Debian 12's, or the machine's own)
 #   check_walkthrough OUT     the output of a walkthrough (Python or Node: the
 #                             same lines) against the database and catalog
 #   check_no_secret FILE      FILE holds no test password (pw-SECRET marker)
@@ -81,18 +82,25 @@ check_app_role() {
 npm_ready() {
     local dir=$1 name
     name=$(basename "$dir")
+    # test.sh installed Debian's nodejs and npm when they were missing
+    # (the suites' "deps: node:nodejs npm:npm"); Debian 12 ships Node.js 18,
+    # which is what the lockfiles are pinned for.
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        not_ok "node and npm are on PATH (the machine's Node.js 20 with npm)"
+        not_ok "node and npm are on PATH"
+        return 1
+    fi
+    if [[ $(node -p 'process.versions.node.split(".")[0] >= 18') != true ]]; then
+        not_ok "Node.js 18 or later (found $(node --version))"
         return 1
     fi
     if [[ -f $dir/node_modules/.package-lock.json && $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]]; then
-        ok "$dir/node_modules is up to date with package-lock.json"
+        ok "$dir/node_modules is up to date with package-lock.json (Node.js $(node --version))"
         return 0
     fi
     # From npm's cache when it has the packages; from the registry otherwise.
     if (cd "$dir" && timeout 300 npm ci --prefer-offline --no-audit --no-fund) \
             >"$EX_OUT/npm-ci-$name.log" 2>&1; then
-        ok "npm ci in $dir ($(grep -o 'added [0-9]* packages' "$EX_OUT/npm-ci-$name.log" || echo 'up to date'))"
+        ok "npm ci in $dir with Node.js $(node --version) and npm $(npm --version) ($(grep -o 'added [0-9]* packages' "$EX_OUT/npm-ci-$name.log" || echo 'up to date'))"
     else
         not_ok "npm ci in $dir"
         tail -n 20 "$EX_OUT/npm-ci-$name.log" | diag

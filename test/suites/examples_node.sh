@@ -5,7 +5,7 @@
 # plain app role: the same steps and checks as examples_python.  Its output:
 # $FARMREG_LOG_DIR/examples/node-walkthrough.out.
 #
-# deps: nodejs
+# deps: node:nodejs npm:npm
 
 set -euo pipefail
 # shellcheck source=scripts/lib.sh

@@ -8,7 +8,7 @@
 # plain app role.  Screenshots and the server's log:
 # $FARMREG_LOG_DIR/examples/web-*.png, web-server.log.
 #
-# deps: nodejs chromium
+# deps: node:nodejs npm:npm chromium
 
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
