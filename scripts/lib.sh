@@ -16,7 +16,7 @@
 #                           a DEP of the form COMMAND:PACKAGE only when COMMAND is missing)
 #   pg_resolve              find PostgreSQL's binaries (PG_CONFIG, PGBIN, PATH)
 #   as_pg CMD...            run CMD as the `postgres` OS user when we are root
-#   free_port               print an unused port number in 54320..54999
+#   free_port               print an unused port below the ephemeral port range
 #   cluster_start NAME [SETTING=VALUE...]
 #                           fresh private cluster on a unix socket; exports
 #                           PGHOST PGPORT PGUSER PGDATABASE FARMREG_CLUSTER_DIR
@@ -241,17 +241,42 @@ _port_in_use() {
     return 1
 }
 
-# free_port: print a port in 54320..54999 that nothing uses right now.
+# The range free_port draws from: below the kernel's ephemeral range (where
+# it picks the local port of every outgoing connection), so no connection
+# can take a port between our check and the server's bind.  Debian's
+# ephemeral range is 32768-60999: ports 24576-32767.
+_farmreg_port_range() {
+    local lo=32768 hi
+    if [[ -n ${FARMREG_PORT_RANGE:-} ]]; then
+        printf '%s\n' "${FARMREG_PORT_RANGE/-/ }"
+        return 0
+    fi
+    if [[ -r /proc/sys/net/ipv4/ip_local_port_range ]]; then
+        read -r lo hi </proc/sys/net/ipv4/ip_local_port_range || true
+    fi
+    if [[ ${lo:-0} -gt 10000 ]]; then
+        printf '%d %d\n' $((lo > 8192 + 1024 ? lo - 8192 : 1024)) $((lo - 1))
+    else
+        # an ephemeral range starting that low leaves no room below it
+        printf '%d %d\n' $((hi + 1)) $((hi + 4096 < 65535 ? hi + 4096 : 65535))
+    fi
+}
+
+# free_port: print a port that nothing listens on right now, outside the
+# ephemeral range (FARMREG_PORT_RANGE=LO-HI to choose another range).
+# Callers still retry with another port when a server cannot bind, since
+# another program may listen on it in the meantime.
 free_port() {
-    local port tries
+    local port tries lo hi
+    read -r lo hi < <(_farmreg_port_range)
     for ((tries = 0; tries < 100; tries++)); do
-        port=$((54320 + RANDOM % 680))
+        port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
         if ! _port_in_use "$port"; then
             printf '%s\n' "$port"
             return 0
         fi
     done
-    die "no free port found in 54320..54999"
+    die "no free port found in $lo..$hi"
 }
 
 # cluster_start NAME [SETTING=VALUE...]: initdb a fresh cluster in a new

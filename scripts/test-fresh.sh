@@ -16,7 +16,9 @@
 #   3. a clean clone of the current commit (HEAD: uncommitted changes are
 #      not part of it) in /work/farmreg inside;
 #   4. /proc, /sys, a private /dev (tmpfs with the usual device nodes,
-#      devpts, /dev/shm), the host's resolv.conf and a standard /etc/hosts;
+#      devpts, /dev/shm), a standard /etc/hosts, and the network's settings
+#      from the host: resolv.conf and the local certificate authorities in
+#      /usr/local/share/ca-certificates (nothing else of the host's);
 #   5. inside, as root: `apt-get install make` (the one package needed to
 #      type `make`), then `make demo`, then `make test`;
 #   6. the logs copied out to log/fresh/ (FARMREG_LOG_DIR/fresh), with the
@@ -196,7 +198,15 @@ prepare_root() {
     mount_at "$ROOT/proc" -t proc proc
     mount_at "$ROOT/sys" -t sysfs -o ro sysfs
     make_dev "$ROOT/dev"
+    # The network's settings, as any machine on it is given them: the name
+    # server, and the local certificate authorities that this network's
+    # HTTPS traffic is signed by (ca-certificates picks them up when a
+    # package pulls it in, as it does on the host).
     cp -- /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+        mkdir -p "$ROOT/usr/local/share/ca-certificates"
+        cp -- /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    fi
 
     # A clean clone of the current commit, as CI takes it.
     mkdir -p "$ROOT$(dirname "$INNER_DIR")"

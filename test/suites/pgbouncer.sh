@@ -93,10 +93,17 @@ SQL
 # pgbouncer
 # ---------------------------------------------------------------------------
 
-PORT=$(free_port)
 printf '"%s" "md5%s"\n' "$APP" "$(printf '%s%s' "$APP_LOGIN_PASSWORD" "$APP" | md5sum | cut -d' ' -f1)" \
     >"$WORK/userlist.txt"
-cat >"$WORK/pgbouncer.ini" <<EOF
+if is_root; then
+    chown postgres: "$WORK/userlist.txt"
+fi
+chmod 0600 "$WORK/userlist.txt"
+
+# write_ini PORT: pgbouncer's configuration for a listener on PORT.
+write_ini() {
+    PORT=$1
+    cat >"$WORK/pgbouncer.ini" <<EOF
 [databases]
 $DB = host=$PGHOST port=$PGPORT dbname=$DB
 
@@ -113,21 +120,36 @@ logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
 stats_users = $APP
 EOF
-if is_root; then
-    chown postgres: "$WORK/userlist.txt" "$WORK/pgbouncer.ini"
-fi
-chmod 0600 "$WORK/userlist.txt"
+    if is_root; then
+        chown postgres: "$WORK/pgbouncer.ini"
+    fi
+}
 
 # pgbouncer refuses to run as root: as_pg runs it as the postgres OS user.
-(cd "$WORK" && as_pg "$PGBOUNCER" -d -q "$WORK/pgbouncer.ini") || {
+# free_port draws from outside the ephemeral range, but another program may
+# still take the port first: then pgbouncer cannot bind, and we try another.
+started=0
+for attempt in 1 2 3; do
+    write_ini "$(free_port)"
+    rm -f "$WORK/pgbouncer.pid"
+    if (cd "$WORK" && as_pg "$PGBOUNCER" -d -q "$WORK/pgbouncer.ini") 2>/dev/null; then
+        for ((i = 0; i < 100; i++)); do
+            [[ -s $WORK/pgbouncer.pid ]] && break
+            sleep 0.1
+        done
+        if [[ -s $WORK/pgbouncer.pid ]]; then
+            started=1
+            break
+        fi
+    fi
+    printf '# pgbouncer did not start on port %s (attempt %d):\n' "$PORT" "$attempt"
+    tail -n 3 "$WORK/pgbouncer.log" 2>/dev/null | diag
+done
+if [[ $started -eq 0 ]]; then
     not_ok "pgbouncer starts"
     tail -n 20 "$WORK/pgbouncer.log" 2>/dev/null | diag
     ops_summary
-}
-for ((i = 0; i < 100; i++)); do
-    [[ -s $WORK/pgbouncer.pid ]] && break
-    sleep 0.1
-done
+fi
 PGB_PID=$(cat "$WORK/pgbouncer.pid" 2>/dev/null || true)
 
 export PGPASSWORD=$APP_LOGIN_PASSWORD
