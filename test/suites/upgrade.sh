@@ -100,7 +100,9 @@ cur=$OLDEST
 walk_ok=1
 while [[ $cur != "$DEFAULT_VERSION" ]]; do
     next=$(for i in "${!UPGRADE_FROM[@]}"; do
-               [[ ${UPGRADE_FROM[i]} == "$cur" ]] && printf '%s\n' "${UPGRADE_TO[i]}"
+               if [[ ${UPGRADE_FROM[i]} == "$cur" ]]; then
+                   printf '%s\n' "${UPGRADE_TO[i]}"
+               fi
            done | sort -V | head -n 1)
     if [[ -z $next ]]; then
         not_ok "an upgrade path leads from $OLDEST to $DEFAULT_VERSION (no sql/farmreg--$cur--*.sql)"
