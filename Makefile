@@ -12,9 +12,11 @@
 
 EXTENSION    = farmreg
 MODULE_big   = farmreg
-OBJS         = src/farmreg.o src/args.o src/validate.o src/password.o \
-               src/catalog.o src/steps.o src/register.o src/login.o \
-               src/deregister.o src/notify.o
+OBJS         = src/farmreg.o src/validate.o src/pwformat.o src/fields.o \
+               src/spiutil.o src/logfilter.o src/messages.o src/result.o \
+               src/probe.o src/steps.o src/registration.o src/judge.o \
+               src/batch.o src/register.o src/outbox.o src/wakeup.o \
+               src/hashbudget.o src/password.o src/login.o src/deregister.o
 DATA         = $(sort $(wildcard sql/farmreg--*.sql))
 PGFILEDESC   = "farmreg - transactional farm-admin registration"
 

@@ -22,6 +22,8 @@ SELECT ok FROM farmreg.register_farm_admin('already', 'pw-SECRET-already', 'Alre
 
 -- Good and bad requests together, and duplicates inside the batch: the first
 -- one wins and the later ones get the codes a later single call would get.
+-- A field that is not a JSON string or null (the last two) is not_a_string,
+-- never converted to text.
 SELECT ordinal, ok, user_id IS NOT NULL AS registered, error_code, failed_step,
        message = farmreg.error_message(error_code) AS copy,
        jsonb_path_query_array(errors, '$[*].code') AS codes

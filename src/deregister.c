@@ -20,7 +20,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "args.h"
+#include "outbox.h"
+#include "spiutil.h"
 #include "steps.h"
 
 PG_FUNCTION_INFO_V1(farmreg_deregister_farm_admin_1_1);
@@ -32,62 +33,43 @@ enum
 	N_INPUTS
 };
 
-#define INPUT(i, t)	{FR_ARG_INPUT, (i), (t)}
+static const FrInput deregistration_inputs[N_INPUTS] = {
+	[IN_USER_ID] = {"user_id", INT8OID},
+	[IN_REASON] = {"reason", TEXTOID},
+};
 
-static const FrStep deregistration_steps[] = {
-	{
-		/* first, while the rows it describes are still there */
-		.label = "append_event",
-		.sql = "INSERT INTO farmreg.events (type, user_id, payload)"
-		" SELECT 'farm_admin_deregistered', u.id, pg_catalog.jsonb_build_object("
-		"'user_id', u.id, 'farm_id', f.id, 'username', u.username,"
-		" 'email', u.email, 'usda_uid', uf.usda_uid, 'reason', $2)"
-		"   FROM farmreg.users AS u"
-		"   LEFT JOIN farmreg.farmers AS fm ON fm.user_id = u.id AND fm.is_admin"
-		"   LEFT JOIN farmreg.farms AS f ON f.id = fm.farm_id"
-		"   LEFT JOIN farmreg.usda_farms AS uf ON uf.id = f.usda_farm_id"
-		"  WHERE u.id = $1"
-		"  ORDER BY f.id LIMIT 1",
-		.args = {INPUT(IN_USER_ID, INT8OID), INPUT(IN_REASON, TEXTOID)},
-		.nargs = 2,
-		.skip_unless_input = -1,
-	},
-	{
-		/*
-		 * The farmer rows, and the farms no one else is on.  The outer DELETE
-		 * sees the farmers as they were before the CTE, hence the user_id
-		 * test.
-		 */
-		.label = "delete_farms",
-		.sql = "WITH gone AS (DELETE FROM farmreg.farmers WHERE user_id = $1"
-		"                   RETURNING farm_id)"
-		" DELETE FROM farmreg.farms AS f USING gone"
-		"  WHERE f.id = gone.farm_id"
-		"    AND NOT EXISTS (SELECT FROM farmreg.farmers AS o"
-		"                     WHERE o.farm_id = f.id AND o.user_id <> $1)",
-		.args = {INPUT(IN_USER_ID, INT8OID)},
-		.nargs = 1,
-		.skip_unless_input = -1,
-	},
-	{
-		.label = "delete_idempotency_keys",
-		.sql = "DELETE FROM farmreg.idempotency_keys WHERE user_id = $1",
-		.args = {INPUT(IN_USER_ID, INT8OID)},
-		.nargs = 1,
-		.skip_unless_input = -1,
-	},
-	{
-		.label = "delete_user",
-		.sql = "DELETE FROM farmreg.users WHERE id = $1 RETURNING id",
-		.args = {INPUT(IN_USER_ID, INT8OID)},
-		.nargs = 1,
-		.returns_id = true,
-		.skip_unless_input = -1,
-	},
+/*
+ * The farmer rows, and the farms no one else is on.  The outer DELETE sees
+ * the farmers as they were before the CTE, hence the user_id test.
+ */
+static const FrStep delete_farms = {
+	.label = "delete_farms",
+	.with = "gone AS (DELETE FROM farmreg.farmers AS fm USING r"
+	"                  WHERE fm.user_id = r.user_id RETURNING fm.farm_id)",
+	.sql = "DELETE FROM farmreg.farms AS f USING gone, r"
+	" WHERE f.id = gone.farm_id"
+	"   AND NOT EXISTS (SELECT FROM farmreg.farmers AS o"
+	"                    WHERE o.farm_id = f.id AND o.user_id <> r.user_id)",
+};
+
+static const FrStep delete_keys = {
+	.label = "delete_idempotency_keys",
+	.sql = "DELETE FROM farmreg.idempotency_keys AS k USING r WHERE k.user_id = r.user_id",
+};
+
+static const FrStep delete_user = {
+	.label = "delete_user",
+	.sql = "DELETE FROM farmreg.users AS u USING r WHERE u.id = r.user_id",
+};
+
+static const FrStep *const deregistration_steps[] = {
+	&fr_outbox_deregistered_step, &delete_farms, &delete_keys, &delete_user
 };
 
 static FrProgram deregistration = {
 	.name = "deregister_farm_admin",
+	.inputs = deregistration_inputs,
+	.ninputs = N_INPUTS,
 	.steps = deregistration_steps,
 	.nsteps = lengthof(deregistration_steps),
 };
@@ -117,30 +99,44 @@ lock_user(Datum user_id)
 	return SPI_processed == 1;
 }
 
+typedef struct Deregistration
+{
+	Datum		values[N_INPUTS];
+	bool		nulls[N_INPUTS];
+} Deregistration;
+
+static void
+bind_deregistration(void *arg, int unit, Datum *values, bool *nulls)
+{
+	Deregistration *d = (Deregistration *) arg;
+
+	memcpy(values, d->values, sizeof(d->values));
+	memcpy(nulls, d->nulls, sizeof(d->nulls));
+}
+
 Datum
 farmreg_deregister_farm_admin_1_1(PG_FUNCTION_ARGS)
 {
-	Datum		values[N_INPUTS];
-	bool		nulls[N_INPUTS] = {false, false};
-	FrRequest	run = {.values = values,.nulls = nulls};
+	Deregistration d = {{0}, {false, false}};
 	FrFailure	failure;
 	bool		found;
 
 	PreventCommandIfReadOnly("deregister_farm_admin()");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	values[IN_USER_ID] = PG_GETARG_DATUM(0);
-	values[IN_REASON] = PG_GETARG_DATUM(1);
-	nulls[IN_REASON] = PG_ARGISNULL(1);
+	d.values[IN_USER_ID] = PG_GETARG_DATUM(0);
+	d.values[IN_REASON] = PG_GETARG_DATUM(1);
+	d.nulls[IN_REASON] = PG_ARGISNULL(1);
 
 	fr_spi_connect();
-	found = lock_user(values[IN_USER_ID]);
-	if (found && !fr_run_steps(&deregistration, &run, 1, &failure))
+	found = lock_user(d.values[IN_USER_ID]);
+	if (found && !fr_run(&deregistration, FR_RUN_STEPS, 1, bind_deregistration, &d,
+						 true, &failure))
 	{
 		/* nothing to map: the caller gets the error itself */
 		ereport(LOG,
 				(errmsg("farmreg: deregistration failed in step \"%s\"",
-						deregistration_steps[failure.step].label),
+						deregistration_steps[failure.step]->label),
 				 errcode(failure.error->sqlerrcode)));
 		ReThrowError(failure.error);
 	}

@@ -1,181 +1,302 @@
 /*-------------------------------------------------------------------------
  *
  * steps.c
- *	  A runner for labeled SQL steps in one internal subtransaction.
+ *	  A runner for labeled SQL steps in one internal subtransaction (see
+ *	  steps.h).
  *
  * The subtransaction follows PL/pgSQL's exec_stmt_block: remember the memory
- * context and resource owner, BeginInternalSubTransaction, run the steps in
- * PG_TRY, release on success; on error copy the error out of ErrorContext,
- * flush it, roll the subtransaction back, restore context and owner, and only
- * then decide what the error means.  SPI is connected by the caller, outside
- * the subtransaction, so the connection survives the rollback; nothing reads
- * SPI_tuptable after one.
+ * context and resource owner, BeginInternalSubTransaction, run the units in
+ * PG_TRY, release (or, for a probe, roll back) on success; on error copy the
+ * error out of ErrorContext, flush it, roll the subtransaction back, restore
+ * context and owner, and only then decide what the error means.  SPI is
+ * connected by the caller, outside the subtransaction, so the connection
+ * survives the rollback; nothing reads SPI_tuptable after one.
  *
- * Plans are prepared once per backend and kept (fr_spi_prepare); the plan
- * cache revalidates them if the tables change.
+ * Memory: a unit's inputs are bound in a context of their own, reset after
+ * each unit, so a run over many chunks holds one chunk's arrays at a time.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "nodes/parsenodes.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "args.h"
+#include "spiutil.h"
 #include "steps.h"
 
-/* True for errors that must never be turned into a result. */
-static bool
-error_is_fatal_to_xact(int sqlerrcode)
+bool
+fr_error_is_about_transaction(int sqlerrcode)
 {
-	/*
-	 * Operator intervention (cancel, statement_timeout, shutdown), any
-	 * transaction rollback condition (serialization failure, deadlock), and
-	 * writing in a read-only transaction: the caller's transaction, not this
-	 * request, is what they are about.
-	 */
-	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
-		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK ||
-		sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION;
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_OPERATOR_INTERVENTION: /* 57: cancel, shutdown */
+		case ERRCODE_TRANSACTION_ROLLBACK:	/* 40: serialization, deadlock */
+		case ERRCODE_INSUFFICIENT_RESOURCES:	/* 53: memory, disk full */
+		case ERRCODE_SYSTEM_ERROR:	/* 58: I/O */
+		case ERRCODE_INTERNAL_ERROR:	/* XX: internal error, corruption */
+			return true;
+		default:
+			break;
+	}
+	return sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION ||
+		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 }
 
+/* r: one row of scalar parameters, or one row per element of array ones. */
 static void
-prepare_plans(FrProgram *prog)
+append_inputs(StringInfo sql, const FrProgram *prog, bool many)
 {
-	Assert(prog->nsteps <= FR_MAX_STEPS);
-
-	for (int s = 0; s < prog->nsteps; s++)
+	if (!many)
 	{
-		const FrStep *step = &prog->steps[s];
-		Oid			argtypes[FR_STEP_MAX_ARGS];
-		SPIPlanPtr	plan;
+		appendStringInfoString(sql, "SELECT ");
+		for (int i = 0; i < prog->ninputs; i++)
+			appendStringInfo(sql, "%s$%d AS %s", i > 0 ? ", " : "", i + 1,
+							 prog->inputs[i].name);
+		return;
+	}
+	appendStringInfoString(sql, "SELECT * FROM ROWS FROM (");
+	for (int i = 0; i < prog->ninputs; i++)
+		appendStringInfo(sql, "%spg_catalog.unnest($%d)", i > 0 ? ", " : "", i + 1);
+	appendStringInfoString(sql, ") AS r (");
+	for (int i = 0; i < prog->ninputs; i++)
+		appendStringInfo(sql, "%s%s", i > 0 ? ", " : "", prog->inputs[i].name);
+	appendStringInfoChar(sql, ')');
+}
 
-		if (prog->plans[s] != NULL)
-			continue;
+static SPIPlanPtr
+prepare_sql(const FrProgram *prog, const char *sql, bool many)
+{
+	Oid			argtypes[FR_MAX_INPUTS];
 
-		Assert(step->nargs <= FR_STEP_MAX_ARGS);
-		for (int a = 0; a < step->nargs; a++)
-			argtypes[a] = step->args[a].source == FR_ARG_STEP ?
-				INT8OID : step->args[a].type;
+	for (int i = 0; i < prog->ninputs; i++)
+	{
+		Oid			t = prog->inputs[i].type;
 
-		plan = fr_spi_prepare(step->sql, step->nargs, argtypes);
-		prog->plans[s] = plan;
+		argtypes[i] = many ? get_array_type(t) : t;
+		if (!OidIsValid(argtypes[i]))
+			elog(ERROR, "no array type for input \"%s\" of %s",
+				 prog->inputs[i].name, prog->name);
+	}
+	return fr_spi_prepare(sql, prog->ninputs, argtypes);
+}
+
+/* "WITH r AS (...), ... <sql>" for each step, or all of them as one. */
+static void
+prepare_plans(FrProgram *prog, FrRunMode mode)
+{
+	StringInfoData sql;
+
+	Assert(prog->ninputs <= FR_MAX_INPUTS && prog->nsteps <= FR_MAX_STEPS);
+	if (mode == FR_RUN_STEPS ? prog->step_plans[prog->nsteps - 1] != NULL :
+		prog->set_plans[mode == FR_RUN_SET_MANY] != NULL)
+		return;
+	if (mode != FR_RUN_STEPS && !prog->set_based)
+		elog(ERROR, "%s cannot run as one statement", prog->name);
+
+	initStringInfo(&sql);
+	if (mode == FR_RUN_STEPS)
+	{
+		for (int s = 0; s < prog->nsteps; s++)
+		{
+			const FrStep *step = prog->steps[s];
+
+			if (prog->step_plans[s] != NULL)
+				continue;
+			resetStringInfo(&sql);
+			appendStringInfoString(&sql, "WITH r AS (");
+			append_inputs(&sql, prog, false);
+			appendStringInfoChar(&sql, ')');
+			if (step->with != NULL)
+				appendStringInfo(&sql, ", %s", step->with);
+			appendStringInfo(&sql, " %s", step->sql);
+			prog->step_plans[s] = prepare_sql(prog, sql.data, false);
+		}
+	}
+	else
+	{
+		bool		many = mode == FR_RUN_SET_MANY;
+
+		appendStringInfoString(&sql, "WITH r AS MATERIALIZED (");
+		append_inputs(&sql, prog, many);
+		appendStringInfoChar(&sql, ')');
+		for (int s = 0; s < prog->nsteps; s++)
+		{
+			Assert(prog->steps[s]->with == NULL);
+			appendStringInfo(&sql, ", %s AS (%s RETURNING 1)",
+							 prog->steps[s]->label, prog->steps[s]->sql);
+		}
+
+		/*
+		 * Data-modifying CTEs run in no defined order unless the query reads
+		 * them: read each in the steps' order, so that each step's rows are
+		 * there before the next step writes (a trigger of the next step's
+		 * table sees them, as it would after the step on its own).
+		 */
+		appendStringInfoString(&sql, " SELECT");
+		for (int s = 0; s < prog->nsteps; s++)
+			appendStringInfo(&sql, "%s (SELECT pg_catalog.count(*) FROM %s)",
+							 s > 0 ? "," : "", prog->steps[s]->label);
+		prog->set_plans[many] = prepare_sql(prog, sql.data, many);
+	}
+	pfree(sql.data);
+}
+
+/*
+ * A kept run stays in the subtransaction cache until the top transaction
+ * ends.  Once the cache is full, the next one overflows it, and from then on
+ * every snapshot in the server has to look subtransactions up in pg_subtrans
+ * until this transaction ends: say so, once per transaction.
+ */
+static void
+warn_if_subxid_cache_full(void)
+{
+	static LocalTransactionId warned = InvalidLocalTransactionId;
+
+	if ((MyProc->subxidStatus.count >= PGPROC_MAX_CACHED_SUBXIDS ||
+		 MyProc->subxidStatus.overflowed) && warned != MyProc->lxid)
+	{
+		warned = MyProc->lxid;
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("this transaction uses more than %d subtransaction ids",
+						PGPROC_MAX_CACHED_SUBXIDS),
+				 errdetail("Every farmreg call that writes uses one; past %d, every "
+						   "snapshot taken on the server is slower until this "
+						   "transaction ends.", PGPROC_MAX_CACHED_SUBXIDS),
+				 errhint("To register many farm admins in one transaction, call "
+						 "farmreg.register_farm_admins() once with all of them.")));
 	}
 }
 
-/* Runs one step of one request; errors propagate to fr_run_steps. */
 static void
-run_step(FrProgram *prog, int s, FrRequest *req)
+execute(FrProgram *prog, SPIPlanPtr plan, const char *label,
+		Datum *values, bool *nulls)
 {
-	const FrStep *step = &prog->steps[s];
-	Datum		values[FR_STEP_MAX_ARGS];
-	char		nulls[FR_STEP_MAX_ARGS];
+	char		spinulls[FR_MAX_INPUTS] = {0};
 	int			rc;
 
-	req->ids[s] = 0;
-	if (step->skip_unless_input >= 0 && req->nulls[step->skip_unless_input])
-		return;
-
-	for (int a = 0; a < step->nargs; a++)
-	{
-		const FrStepArg *arg = &step->args[a];
-
-		if (arg->source == FR_ARG_STEP)
-		{
-			values[a] = Int64GetDatum(req->ids[arg->index]);
-			nulls[a] = ' ';
-		}
-		else
-		{
-			values[a] = req->values[arg->index];
-			nulls[a] = req->nulls[arg->index] ? 'n' : ' ';
-		}
-	}
-
-	rc = fr_spi_execute(prog->plans[s], values, nulls, false, 0);
+	for (int i = 0; i < prog->ninputs; i++)
+		spinulls[i] = nulls[i] ? 'n' : ' ';
+	rc = fr_spi_execute(plan, values, spinulls, false, 0);
 	if (rc < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("step \"%s\" of %s failed: %s",
-						step->label, prog->name, SPI_result_code_string(rc))));
-
-	if (step->returns_id)
-	{
-		bool		isnull;
-		Datum		id;
-
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(SPI_processed == 0 ? ERRCODE_NO_DATA_FOUND :
-							 ERRCODE_TOO_MANY_ROWS),
-					 errmsg("step \"%s\" of %s returned " UINT64_FORMAT " rows instead of one",
-							step->label, prog->name, SPI_processed)));
-		if (SPI_tuptable->tupdesc->natts != 1 ||
-			SPI_gettypeid(SPI_tuptable->tupdesc, 1) != INT8OID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("step \"%s\" of %s must return one bigint column",
-							step->label, prog->name)));
-		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-						   &isnull);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("step \"%s\" of %s returned a null id",
-							step->label, prog->name)));
-		req->ids[s] = DatumGetInt64(id);
-	}
-	if (step->returns_rows)
-		req->take_rows(req, SPI_tuptable, SPI_processed);
+						label, prog->name, SPI_result_code_string(rc))));
 	SPI_freetuptable(SPI_tuptable);
 }
 
-static const FrConstraintCode *
-map_constraint(const FrProgram *prog, const ErrorData *edata)
+/* Where an error came from, for the CONTEXT of what is logged or raised. */
+typedef struct RunContext
 {
-	if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION ||
-		edata->constraint_name == NULL)
-		return NULL;
-	for (int i = 0; i < prog->nconstraints; i++)
+	const FrProgram *prog;
+	FrRunMode	mode;
+	volatile int *step;
+} RunContext;
+
+static void
+run_error_context(void *arg)
+{
+	RunContext *rc = (RunContext *) arg;
+
+	if (rc->mode == FR_RUN_STEPS && *rc->step >= 0)
+		errcontext("step \"%s\" of %s", rc->prog->steps[*rc->step]->label,
+				   rc->prog->name);
+	else
+		errcontext("%s, all steps in one statement", rc->prog->name);
+}
+
+/*
+ * The generated statement (kilobytes of it, the same for every call) is no
+ * use in an error's CONTEXT: the step or the "all steps" line says where.
+ */
+static void
+drop_generated_sql(ErrorData *edata)
+{
+	static const char generated[] = "SQL statement \"WITH r AS ";
+	StringInfoData kept;
+	const char *line;
+
+	if (edata->context == NULL || strstr(edata->context, generated) == NULL)
+		return;
+	initStringInfo(&kept);
+	for (line = edata->context; *line != '\0';)
 	{
-		if (strcmp(prog->constraints[i].constraint, edata->constraint_name) == 0)
-			return &prog->constraints[i];
+		const char *end = strchr(line, '\n');
+		size_t		len = end != NULL ? (size_t) (end - line) : strlen(line);
+
+		if (strncmp(line, generated, sizeof(generated) - 1) != 0)
+			appendStringInfo(&kept, "%s%.*s", kept.len > 0 ? "\n" : "", (int) len, line);
+		line += len + (end != NULL ? 1 : 0);
 	}
-	return NULL;
+	edata->context = kept.data;
 }
 
 bool
-fr_run_steps(FrProgram *prog, FrRequest *reqs, int nreqs, FrFailure *failure)
+fr_run(FrProgram *prog, FrRunMode mode, int nunits, FrBindFn bind, void *arg,
+	   bool keep, FrFailure *failure)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int cur_req = 0;
-	volatile int cur_step = 0;
+	MemoryContext unitcxt;
+	volatile int cur_unit = 0;
+	volatile int cur_step = -1;
 	volatile bool ok = false;
 
 	/* outside the subtransaction: a broken installation is raised plainly */
-	prepare_plans(prog);
+	prepare_plans(prog, mode);
+	if (keep)
+		warn_if_subxid_cache_full();
+	unitcxt = AllocSetContextCreate(oldcxt, "farmreg run inputs",
+									ALLOCSET_DEFAULT_SIZES);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 
 	PG_TRY();
 	{
-		for (int r = 0; r < nreqs; r++)
+		RunContext	rcxt = {prog, mode, &cur_step};
+		ErrorContextCallback callback = {error_context_stack, run_error_context, &rcxt};
+
+		error_context_stack = &callback;
+		for (int u = 0; u < nunits; u++)
 		{
-			cur_req = r;
-			for (int s = 0; s < prog->nsteps; s++)
+			Datum		values[FR_MAX_INPUTS];
+			bool		nulls[FR_MAX_INPUTS];
+
+			CHECK_FOR_INTERRUPTS();
+			cur_unit = u;
+			cur_step = -1;
+			MemoryContextSwitchTo(unitcxt);
+			bind(arg, u, values, nulls);
+			if (mode == FR_RUN_STEPS)
 			{
-				cur_step = s;
-				run_step(prog, s, &reqs[r]);
+				for (int s = 0; s < prog->nsteps; s++)
+				{
+					cur_step = s;
+					execute(prog, prog->step_plans[s], prog->steps[s]->label,
+							values, nulls);
+				}
 			}
+			else
+				execute(prog, prog->set_plans[mode == FR_RUN_SET_MANY],
+						prog->name, values, nulls);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(unitcxt);
 		}
 
-		ReleaseCurrentSubTransaction();
+		error_context_stack = callback.previous;
+		if (keep)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		ok = true;
@@ -191,17 +312,21 @@ fr_run_steps(FrProgram *prog, FrRequest *reqs, int nreqs, FrFailure *failure)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		MemoryContextDelete(unitcxt);
 
-		if (error_is_fatal_to_xact(edata->sqlerrcode))
+		if (fr_error_is_about_transaction(edata->sqlerrcode))
+		{
+			drop_generated_sql(edata);
 			ReThrowError(edata);
+		}
 
-		failure->request = cur_req;
+		failure->unit = cur_unit;
 		failure->step = cur_step;
-		failure->conflict = map_constraint(prog, edata);
 		failure->error = edata;
-		ok = false;
+		return false;
 	}
 	PG_END_TRY();
 
+	MemoryContextDelete(unitcxt);
 	return ok;
 }

@@ -3,19 +3,37 @@
  * steps.h
  *	  A runner for labeled SQL steps in one internal subtransaction.
  *
- * A program is a static array of steps.  Each step is one SQL statement with
- * parameters bound from the request's inputs or from the id an earlier step
- * returned (INSERT ... RETURNING id).  The runner prepares each statement once
- * per backend, runs every step of every request it is given inside ONE
- * internal subtransaction, and either keeps all of it or rolls all of it back
- * and says which request and step failed and why:
+ * A program is a static list of labeled steps over one row of inputs, r:
+ * each step is one data-modifying statement that reads r, for example
  *
- *	- a unique violation on a constraint the program lists: its mapping;
- *	- a condition that concerns the whole transaction (cancel, shutdown,
- *	  read-only, serialization failure, deadlock): re-raised untouched;
- *	- anything else: the error itself, for the caller to report.
+ *		INSERT INTO farmreg.users (id, username) SELECT r.user_id, r.username FROM r
  *
- * It knows nothing about farms: the registration (register.c) is one program.
+ * The runner generates the SQL around the steps and prepares it once per
+ * backend: each step alone with r made of scalar parameters ("steps" mode,
+ * the labeled program), and, for a program that allows it, all the steps in
+ * one statement of data-modifying CTEs over r made of scalars ("set one")
+ * or unnested from array parameters, one row per request ("set many").  So
+ * the set-based statement and the labeled steps are the same description
+ * and cannot disagree.
+ *
+ * fr_run runs units (requests, or in "set many" mode chunks of requests)
+ * one after the other, all inside ONE internal subtransaction, and either
+ * keeps all of it or rolls all of it back and says which unit and step
+ * failed and why.  A probe run (keep = false) always rolls back: it only
+ * finds out whether the units would succeed.  Errors that are about the
+ * transaction or the server rather than the request are re-raised untouched:
+ * cancellation and shutdown (class 57), transaction rollback (class 40:
+ * serialization failure, deadlock), a read-only transaction (25006),
+ * insufficient resources (class 53), system errors (class 58), internal
+ * errors and corruption (class XX) and lock_not_available (55P03).
+ * Anything else is handed back to the caller, who decides what it means.
+ *
+ * A kept run's subtransaction stays in the backend's subtransaction cache
+ * (64 entries) until the top transaction ends; the run that would overflow
+ * it warns once per transaction.  Rolled-back runs leave nothing there.
+ *
+ * It knows nothing about farms: the registration (registration.c) and the
+ * deregistration (deregister.c) are programs.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,85 +43,76 @@
 #include "executor/spi.h"
 #include "utils/elog.h"
 
-#define FR_STEP_MAX_ARGS	12
-#define FR_MAX_STEPS		8
+#define FR_MAX_INPUTS	16
+#define FR_MAX_STEPS	8
 
-/* Where a step parameter comes from. */
-typedef enum FrArgSource
+/* A column of r: its name in the steps' SQL and its type. */
+typedef struct FrInput
 {
-	FR_ARG_NONE = 0,
-	FR_ARG_INPUT,				/* the request's input number .index */
-	FR_ARG_STEP					/* the id returned by step number .index */
-} FrArgSource;
+	const char *name;
+	Oid			type;
+} FrInput;
 
-typedef struct FrStepArg
-{
-	FrArgSource source;
-	int			index;
-	Oid			type;			/* parameter type (FR_ARG_STEP: INT8OID) */
-} FrStepArg;
-
+/*
+ * A labeled step: one data-modifying statement over r, every name
+ * schema-qualified, without a RETURNING clause (the set-based statement adds
+ * one to run the steps in order).  `with` holds further CTEs the statement
+ * needs (NULL for none); a step with them cannot be part of a set-based
+ * program, since data-modifying CTEs cannot nest.
+ */
 typedef struct FrStep
 {
 	const char *label;			/* reported as failed_step */
-	const char *sql;			/* schema-qualified, parameters $1.. */
-	FrStepArg	args[FR_STEP_MAX_ARGS];
-	int			nargs;
-	bool		returns_id;		/* one row, one bigint column */
-	bool		returns_rows;	/* rows for the request's take_rows */
-	int			skip_unless_input;	/* -1, or skip when that input is NULL */
+	const char *with;
+	const char *sql;
 } FrStep;
-
-/* A unique constraint (or unique index) whose violation means field/code. */
-typedef struct FrConstraintCode
-{
-	const char *constraint;
-	const char *field;
-	const char *code;
-} FrConstraintCode;
 
 typedef struct FrProgram
 {
 	const char *name;			/* for log messages */
-	const FrStep *steps;
+	const FrInput *inputs;
+	int			ninputs;
+	const FrStep *const *steps;
 	int			nsteps;
-	const FrConstraintCode *constraints;
-	int			nconstraints;
-	SPIPlanPtr	plans[FR_MAX_STEPS];	/* prepared on first use */
+	bool		set_based;		/* the steps can run as one statement */
+	/* generated and prepared on first use */
+	SPIPlanPtr	step_plans[FR_MAX_STEPS];
+	SPIPlanPtr	set_plans[2];	/* [0] scalars, [1] arrays */
 } FrProgram;
 
-/*
- * One request: its inputs, and the ids its steps returned.  A step that
- * returns_rows hands its result to take_rows, inside the subtransaction (an
- * error raised there fails the step like any other).
- */
-typedef struct FrRequest FrRequest;
-struct FrRequest
+typedef enum FrRunMode
 {
-	const Datum *values;
-	const bool *nulls;
-	int64		ids[FR_MAX_STEPS];	/* out; 0 for a skipped step */
-	void		(*take_rows) (FrRequest *req, SPITupleTable *rows, uint64 nrows);
-	void	   *arg;			/* for take_rows */
-};
+	FR_RUN_STEPS,				/* the labeled steps, one statement each */
+	FR_RUN_SET_ONE,				/* all steps in one statement, r = scalars */
+	FR_RUN_SET_MANY				/* all steps in one statement, r = arrays */
+} FrRunMode;
+
+/*
+ * Fills the inputs for unit number `unit`: one value per input, or in
+ * FR_RUN_SET_MANY one array per input.  Called in a memory context that is
+ * reset after the unit ran.
+ */
+typedef void (*FrBindFn) (void *arg, int unit, Datum *values, bool *nulls);
 
 /* Why a run failed. */
 typedef struct FrFailure
 {
-	int			request;		/* index of the request that failed */
-	int			step;			/* index of its step that failed */
-	const FrConstraintCode *conflict;	/* a mapped unique violation, or NULL */
+	int			unit;			/* the unit that failed */
+	int			step;			/* FR_RUN_STEPS: its step; otherwise -1 */
 	ErrorData  *error;			/* the error (in the caller's context) */
 } FrFailure;
 
 /*
- * Runs every step of reqs[0..nreqs) in one internal subtransaction.  Returns
- * true when all of them succeeded (the subtransaction is released into the
- * caller's transaction, ids filled in), false when one failed: nothing of any
- * request remains and *failure says which and why.  Must be called connected
- * to SPI; CurrentMemoryContext is where results go.
+ * Runs units 0..nunits-1 in one internal subtransaction.  True when all of
+ * them succeeded; then the subtransaction is released into the caller's
+ * transaction if keep, rolled back otherwise.  False when one failed:
+ * nothing of any unit remains and *failure says which and why.  Must be
+ * called connected to SPI; CurrentMemoryContext is where the failure goes.
  */
-extern bool fr_run_steps(FrProgram *prog, FrRequest *reqs, int nreqs,
-						 FrFailure *failure);
+extern bool fr_run(FrProgram *prog, FrRunMode mode, int nunits,
+				   FrBindFn bind, void *arg, bool keep, FrFailure *failure);
+
+/* True for errors that fr_run re-raises instead of reporting. */
+extern bool fr_error_is_about_transaction(int sqlerrcode);
 
 #endif							/* FARMREG_STEPS_H */

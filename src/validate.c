@@ -3,7 +3,7 @@
  * validate.c
  *	  Pure field rules for a farm-admin registration (see validate.h).
  *
- * The table of rules in CONTRACT.md, one function a field.  Input is UTF-8
+ * The field rules of the README's table, one function a field.  Input is UTF-8
  * that need not be well formed: the rules must answer for any byte string,
  * which the fuzz targets in fuzz/ hold them to.
  *
@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 const char *const fr_field_names[FR_NFIELDS] = {
-	"username", "password", "name", "email", "usda_uid", "idempotency_key"
+	"username", "password", "password_hash", "name", "email", "usda_uid",
+	"idempotency_key"
 };
 
 /*

@@ -10,7 +10,7 @@
  * A rule returns NULL when the value is acceptable, else the error code (one
  * of the FR_CODE_* strings below, which are also the keys of the message
  * catalog).  Database lookups (taken usernames, unknown USDA ids, ...) are not
- * rules: they live in register.c.
+ * rules: they live in judge.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,6 +25,7 @@ typedef enum FrField
 {
 	FR_FIELD_USERNAME = 0,
 	FR_FIELD_PASSWORD,
+	FR_FIELD_PASSWORD_HASH,		/* batch import only */
 	FR_FIELD_NAME,
 	FR_FIELD_EMAIL,
 	FR_FIELD_USDA_UID,
@@ -50,7 +51,10 @@ extern const char *const fr_field_names[FR_NFIELDS];
 #define FR_CODE_FARM_ALREADY_CLAIMED	"farm_already_claimed"
 #define FR_CODE_IDEMPOTENCY_KEY_INVALID "idempotency_key_invalid"
 #define FR_CODE_IDEMPOTENCY_KEY_REUSED	"idempotency_key_reused"
+#define FR_CODE_PASSWORD_HASH_INVALID	"password_hash_invalid"
+#define FR_CODE_NOT_A_STRING			"not_a_string"
 #define FR_CODE_INTERNAL_ERROR			"internal_error"
+#define FR_CODE_TRY_AGAIN_LATER			"try_again_later"
 
 /* Limits of the contract, in characters (Unicode code points). */
 #define FR_USERNAME_MIN		3

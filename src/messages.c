@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * catalog.c
+ * messages.c
  *	  Error code + locale -> copy, from farmreg.messages, for results and
  *	  for the SQL function error_message(code, locale).
  *
@@ -22,8 +22,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
-#include "args.h"
-#include "catalog.h"
+#include "fields.h"
+#include "spiutil.h"
+#include "messages.h"
 
 PG_FUNCTION_INFO_V1(farmreg_error_message);
 
@@ -112,7 +113,7 @@ text_array(char *const *items, int n)
 }
 
 void
-fr_catalog_lookup(const char *const *codes, int ncodes, const char *locale,
+fr_messages_lookup(const char *const *codes, int ncodes, const char *locale,
 				  bool read_only, char **messages)
 {
 	char	   *chain[3];
@@ -173,7 +174,7 @@ farmreg_error_message(PG_FUNCTION_ARGS)
 	code = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	fr_spi_connect();
-	fr_catalog_lookup(&code, 1, fr_arg_cstring(fcinfo, 1), true, &message);
+	fr_messages_lookup(&code, 1, fr_arg_cstring(fcinfo, 1), true, &message);
 	SPI_finish();
 
 	if (message == NULL)

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * catalog.h
+ * messages.h
  *	  Error code + locale -> copy, from farmreg.messages.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef FARMREG_CATALOG_H
-#define FARMREG_CATALOG_H
+#ifndef FARMREG_MESSAGES_H
+#define FARMREG_MESSAGES_H
 
 /* GUC farmreg.locale: the locale used when a call names none */
 extern char *farmreg_locale;
@@ -20,8 +20,8 @@ extern char *farmreg_locale;
  * not know.  One query; the caller must be connected to SPI.  read_only is
  * passed on to SPI (true from STABLE functions).
  */
-extern void fr_catalog_lookup(const char *const *codes, int ncodes,
+extern void fr_messages_lookup(const char *const *codes, int ncodes,
 							  const char *locale, bool read_only,
 							  char **messages);
 
-#endif							/* FARMREG_CATALOG_H */
+#endif							/* FARMREG_MESSAGES_H */
