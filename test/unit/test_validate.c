@@ -718,17 +718,18 @@ int
 main(void)
 {
 	static const char *const names[FR_NFIELDS] = {
-		"username", "password", "name", "email", "usda_uid", "idempotency_key"
+		"username", "password", "password_hash", "name", "email", "usda_uid",
+		"idempotency_key"
 	};
 	bool		names_ok = true;
 
 	/* whole lines out before a sanitizer report ends the program */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	/* report order of the contract: username ... idempotency_key */
+	/* the report order of errors: username ... idempotency_key */
 	for (int i = 0; i < FR_NFIELDS; i++)
 		names_ok &= strcmp(fr_field_names[i], names[i]) == 0;
-	check(names_ok, "fr_field_names in the contract's field order");
+	check(names_ok, "fr_field_names in the documented field order");
 
 	test_rules();
 	test_length();
