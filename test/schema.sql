@@ -154,12 +154,12 @@ SELECT ok(EXISTS (
 
 -- Usernames and emails are unique ignoring case, through expression indexes
 -- whose names the C code knows.
-SELECT has_index('farmreg', 'users', 'users_username_lower_key', ARRAY['lower(username)'],
-                 'index users_username_lower_key is on lower(username)');
+SELECT has_index('farmreg', 'users', 'users_username_lower_key', ARRAY['lower((username COLLATE "C"))'],
+                 'index users_username_lower_key is on lower(username COLLATE "C"): ASCII case only');
 SELECT index_is_unique('farmreg', 'users', 'users_username_lower_key',
                        'index users_username_lower_key is unique');
-SELECT has_index('farmreg', 'users', 'users_email_lower_key', ARRAY['lower(email)'],
-                 'index users_email_lower_key is on lower(email)');
+SELECT has_index('farmreg', 'users', 'users_email_lower_key', ARRAY['lower((email COLLATE "C"))'],
+                 'index users_email_lower_key is on lower(email COLLATE "C"): ASCII case only');
 SELECT index_is_unique('farmreg', 'users', 'users_email_lower_key',
                        'index users_email_lower_key is unique');
 SELECT is_empty($$
