@@ -132,6 +132,35 @@ CREATE TRIGGER inject BEFORE INSERT ON farmreg.users
     FOR EACH ROW EXECUTE FUNCTION fail_with('57P01');
 SELECT ok FROM farmreg.register_farm_admin('sam', 'pw-SECRET-sam-12', 'Sam', 'sam@example.com', 'USDA-4');
 DROP TRIGGER inject ON farmreg.users;
+-- ... and the conditions about the server rather than the request, in a
+-- step of either kind (a single call, a batch): out of memory and disk full
+-- (class 53), I/O errors (58), internal errors and corruption (XX), and
+-- lock_not_available (55P03, as lock_timeout raises it) ...
+CREATE FUNCTION server_trouble(code text, batch boolean) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE format('CREATE TRIGGER inject BEFORE INSERT ON farmreg.farms'
+                       ' FOR EACH ROW EXECUTE FUNCTION fail_with(%L)', code);
+        IF batch THEN
+            PERFORM farmreg.register_farm_admins(jsonb_build_array(jsonb_build_object(
+                'username', 'sam', 'password', 'pw-SECRET-sam-12', 'name', 'Sam',
+                'email', 'sam@example.com', 'usda_uid', 'USDA-4')));
+        ELSE
+            PERFORM farmreg.register_farm_admin('sam', 'pw-SECRET-sam-12', 'Sam',
+                                                'sam@example.com', 'USDA-4');
+        END IF;
+        DROP TRIGGER inject ON farmreg.farms;
+        RETURN 'turned into a result';
+    EXCEPTION WHEN OTHERS THEN
+        RETURN 're-raised ' || SQLSTATE;
+    END;
+END
+$$;
+SELECT code, server_trouble(code, false) AS single, server_trouble(code, true) AS batch
+  FROM unnest(ARRAY['53100', '53200', '58030', 'XX000', 'XX001', '55P03']) AS code;
+-- (each call's trigger went with the block's rolled-back subtransaction)
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgname = 'inject';
 -- ... a real statement_timeout while a step is busy ...
 CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -162,4 +191,5 @@ SELECT 1;
 ROLLBACK;
 
 DROP EXTENSION farmreg;
-DROP FUNCTION row_counts(), fail_with(), steal(text), race_users(), race_farms(), slow();
+DROP FUNCTION row_counts(), fail_with(), steal(text), race_users(), race_farms(), slow(),
+    server_trouble(text, boolean);

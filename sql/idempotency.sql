@@ -23,6 +23,12 @@ SET farmreg.password_memlimit = '1GB';
 SET statement_timeout = '5s';
 SELECT ok, user_id, farm_id, farmer_id, error_code, failed_step, message, errors
   FROM farmreg.register_farm_admin(' kim ', 'pw-SECRET-other', 'Kim', 'kim@example.com', 'USDA-1', ' req-0001 ');
+-- The password is not compared, so a retry whose password breaks the rules
+-- (too short, too long, NULL) is the same request: its stored result, a
+-- success, which never carries errors.
+SELECT pw_case, ok, user_id, error_code, failed_step, errors
+  FROM (VALUES ('short', 'short'), ('too long', repeat('x', 1025)), ('NULL', NULL)) AS c(pw_case, pw),
+       LATERAL farmreg.register_farm_admin('kim', c.pw, 'Kim', 'kim@example.com', 'USDA-1', 'req-0001');
 -- nor does a request that validation rejects
 SELECT ok, error_code
   FROM farmreg.register_farm_admin('kim2', 'pw-SECRET-kim-2', '', 'kim2@example.com', 'USDA-2', 'req-0002');
