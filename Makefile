@@ -22,7 +22,7 @@ PGFILEDESC   = "farmreg - transactional farm-admin registration"
 
 # pg_regress scenarios in sql/, in this order; each creates the extension itself
 REGRESS      = register validation catalog idempotency failures passwords security batch versions outbox \
-               collation
+               collation single_vs_batch
 
 # pg_isolation_regress specs (specs/NAME.spec against expected/NAME.out), run by
 # make installcheck after REGRESS: concurrent registrations that collide
