@@ -68,7 +68,7 @@ PIDS=()                     # the python processes we started
 children_of() {
     local f st
     for f in /proc/[0-9]*/stat; do
-        read -r -a st <"$f" 2>/dev/null || continue
+        { read -r -a st <"$f"; } 2>/dev/null || continue
         [[ ${st[3]} == "$1" ]] && printf '%s\n' "${st[0]}"
     done
     return 0
@@ -119,7 +119,8 @@ cleanup() {
         done
         kill -KILL "$pid" 2>/dev/null || true
     done
-    for node in node1 node2 monitor; do
+    # the monitor first: without it, stopping a primary starts no failover
+    for node in monitor node1 node2; do
         stop_node "$node"
     done
     if [[ -n ${FARMREG_LOG_DIR:-} ]]; then
@@ -332,6 +333,8 @@ node_sql "$P1" "$DB" \
     "ALTER ROLE fo_app SET farmreg.password_memlimit = '8kB'" \
     "ALTER ROLE fo_importer SET farmreg.password_opslimit = 1" \
     "ALTER ROLE fo_importer SET farmreg.password_memlimit = '8kB'" >/dev/null
+# no autovacuum of the new farms later, in the middle of a failover
+node_sql "$P1" "$DB" "VACUUM (FREEZE, ANALYZE) farmreg.usda_farms" >/dev/null
 printf 'ok - farmreg %s installed on the primary, %s USDA farms loaded\n' \
     "$(node_sql "$P1" "$DB" "SELECT extversion FROM pg_extension WHERE extname = 'farmreg'")" \
     "$(node_sql "$P1" "$DB" "SELECT count(*) FROM farmreg.usda_farms")"
@@ -422,9 +425,21 @@ sleep 3
 # 1. SIGKILL of the primary
 # ---------------------------------------------------------------------------
 
+# The case the idempotency key is for: a registration that committed, on the
+# standby too, whose answer never reached the client.  To hold that moment
+# open, node2's WAL receiver is stopped (SIGSTOP) for a second: node1 goes on
+# sending WAL into its socket, but no flush is acknowledged, so every
+# client's commit waits.  node1 dies in that state; the WAL receiver goes on,
+# writes what it had received (those commits) and node2 is promoted with
+# them.  The clients retry with the same keys and must get the same ids.
+walreceiver=$(node_sql "$P2" postgres "SELECT pid FROM pg_stat_wal_receiver")
+[[ $walreceiver =~ ^[0-9]+$ ]] || die "no WAL receiver on node2"
+kill -STOP "$walreceiver"
+sleep 1
 mark kill "$P1 $P2"
 t_kill=$(date +%s.%N)
 keeper_kill node1
+kill -CONT "$walreceiver"
 if wait_states "node1:primary:demoted node2:wait_primary:wait_primary" "$WAIT_STATE"; then
     mark promoted
     printf 'ok - node1 killed (SIGKILL of pg_autoctl and postgres): node2 promoted (wait_primary), node1 to be demoted\n'
