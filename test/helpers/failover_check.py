@@ -382,7 +382,7 @@ def main():
     # that commits reach the standby without their answers reaching the
     # clients: those retries must come back from their keys
     ok(from_key > 0, f"{from_key} retried registrations had committed on the old primary and its"
-                     " standby without an answer: their retries got the same ids from the key")
+                     " standby without an answer: each retry got that registration's ids back from its key")
     figure(f"duplicates: {duplicates}; acknowledged registrations lost: {len(lost)}")
     figure(f"events: {len(events)}; redelivered to the provider (idempotent replays):"
            f" {stats['replayed']}; handled again by the worker: {len(handled) - len(seen_w)};"
