@@ -91,7 +91,8 @@ stop_node() {
     local node=$1 g pm _
     [[ -f $W/$node.pgid ]] || return 0
     g=$(<"$W/$node.pgid")
-    if kill -0 -- "-$g" 2>/dev/null; then
+    # the group's leader is our `bash -c` (its command line names our pgid file)
+    if grep -q -a -F -- "$W/$node.pgid" "/proc/$g/cmdline" 2>/dev/null; then
         kill -TERM -- "-$g" 2>/dev/null || true
         for _ in $(seq 75); do
             kill -0 -- "-$g" 2>/dev/null || break
@@ -109,10 +110,15 @@ stop_node() {
 # shellcheck disable=SC2317  # called from the exit hook
 cleanup() {
     local pid node
+    local -a ours=()
+    # only those still running one of our scripts (a pid may have been reused)
     for pid in "${PIDS[@]}"; do
+        grep -q -a -F -- "$FARMREG_ROOT/" "/proc/$pid/cmdline" 2>/dev/null && ours+=("$pid")
+    done
+    for pid in "${ours[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
+    for pid in "${ours[@]}"; do
         for _ in $(seq 25); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.2
@@ -125,7 +131,7 @@ cleanup() {
     done
     if [[ -n ${FARMREG_LOG_DIR:-} ]]; then
         mkdir -p "$FARMREG_LOG_DIR/failover"
-        cp -- "$W"/*.log "$W"/timeline "$FARMREG_LOG_DIR/failover/" 2>/dev/null || true
+        cp -- "$W"/*.log "$W"/*.jsonl "$W"/timeline "$FARMREG_LOG_DIR/failover/" 2>/dev/null || true
     fi
     if [[ ${FAILOVER_KEEP:-0} == 1 ]]; then
         log "FAILOVER_KEEP=1: scratch files kept in $W"
@@ -149,7 +155,8 @@ AUTOCTL_ENV=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGOPTIONS "HOME=
              "XDG_RUNTIME_DIR=$W/xdg/run" "PATH=$PGBIN:/usr/bin:/bin")
 
 autoctl() {
-    (cd "$W" && as_pg "${AUTOCTL_ENV[@]}" pg_autoctl "$@")
+    # bounded: pg_autoctl retries some connections for up to 15 minutes
+    (cd "$W" && as_pg timeout -k 10 180 "${AUTOCTL_ENV[@]}" pg_autoctl "$@")
 }
 
 # keeper_start NODE: `pg_autoctl run` in a process group of its own (its
@@ -185,7 +192,9 @@ keeper_kill() {
 
 # initdb_node NODE: a data directory with small settings that win over
 # pg_autoctl's own tuning (postgresql.auto.conf is read last): pg_autoctl
-# sizes shared_buffers from the machine's memory.
+# sizes shared_buffers from the machine's memory.  No autovacuum: its WAL
+# would fill the socket buffers while node2's WAL receiver is held (below),
+# ahead of the commits that are meant to get through.
 initdb_node() {
     (cd "$W" && as_pg "$PGBIN/initdb" --pgdata="$W/$1" --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 --no-instructions >"$W/$1-initdb.log" 2>&1) \
@@ -196,6 +205,7 @@ max_connections = 40
 unix_socket_directories = '$W/sock'
 fsync = off
 logging_collector = off
+autovacuum = off
 EOF
 }
 
@@ -428,18 +438,26 @@ sleep 3
 # The case the idempotency key is for: a registration that committed, on the
 # standby too, whose answer never reached the client.  To hold that moment
 # open, node2's WAL receiver is stopped (SIGSTOP) for a second: node1 goes on
-# sending WAL into its socket, but no flush is acknowledged, so every
-# client's commit waits.  node1 dies in that state; the WAL receiver goes on,
-# writes what it had received (those commits) and node2 is promoted with
-# them.  The clients retry with the same keys and must get the same ids.
+# sending WAL into its socket, but no flush is acknowledged, so the commits
+# wait.  Only one registering transaction at a time can be in that wait:
+# each sends NOTIFY farmreg_events, and PostgreSQL serializes notifying
+# commits with a cluster-wide lock held until after the commit, the wait for
+# the standby included; the others wait for that lock, before their commit
+# record.  node1 dies in that state; the WAL receiver goes on, writes what it
+# had received (the waiting commit) and node2 is promoted with it.  Its
+# client retries with the same key and must get the same ids.
 walreceiver=$(node_sql "$P2" postgres "SELECT pid FROM pg_stat_wal_receiver")
 [[ $walreceiver =~ ^[0-9]+$ ]] || die "no WAL receiver on node2"
 kill -STOP "$walreceiver"
 sleep 1
 mark kill "$P1 $P2"
 t_kill=$(date +%s.%N)
+sent=$(node_sql "$P1" postgres "SELECT pg_current_wal_flush_lsn()")
 keeper_kill node1
 kill -CONT "$walreceiver"
+sleep 0.5
+received=$(node_sql "$P2" postgres "SELECT pg_last_wal_receive_lsn()" 2>/dev/null || echo '?')
+printf '# WAL flushed on node1 when it was killed: %s; received by node2: %s\n' "$sent" "$received"
 if wait_states "node1:primary:demoted node2:wait_primary:wait_primary" "$WAIT_STATE"; then
     mark promoted
     printf 'ok - node1 killed (SIGKILL of pg_autoctl and postgres): node2 promoted (wait_primary), node1 to be demoted\n'
