@@ -497,7 +497,13 @@ SYNC_DSN="host=127.0.0.1 port=$P1 dbname=$DB user=fo_sync connect_timeout=2" IDP
     --backoff-initial 0.1 --backoff-max 0.3 </dev/null >"$W/worker-standby.log" 2>&1 &
 PIDS+=($!)
 probe=$!
-sleep 3
+# until it has been refused twice (it went on after the first), bounded
+for _ in $(seq 200); do
+    (($(grep -c 'not the primary (cannot execute LISTEN during recovery); reconnecting' \
+            "$W/worker-standby.log") >= 2)) && break
+    kill -0 "$probe" 2>/dev/null || break
+    sleep 0.1
+done
 probe_alive=0
 kill -0 "$probe" 2>/dev/null && probe_alive=1
 kill -TERM "$probe" 2>/dev/null || true
@@ -505,7 +511,7 @@ probe_rc=0
 for _ in $(seq 50); do kill -0 "$probe" 2>/dev/null || break; sleep 0.1; done
 wait "$probe" 2>/dev/null || probe_rc=$?
 if [[ $probe_alive == 1 && $probe_rc == 0 ]] \
-   && grep -q 'not the primary (cannot execute LISTEN during recovery); reconnecting' "$W/worker-standby.log"; then
+   && (($(grep -c 'not the primary (cannot execute LISTEN during recovery); reconnecting' "$W/worker-standby.log") >= 2)); then
     printf 'ok - a sync worker connected to the standby retries (25006) instead of exiting, and stops on SIGTERM\n'
 else
     printf 'not ok - sync worker on the standby: running %s, exit status %s (see worker-standby.log)\n' \
