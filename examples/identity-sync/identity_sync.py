@@ -476,12 +476,16 @@ class Worker:
             except GiveUp:
                 self.close()
                 return EX_TEMPFAIL
-            except psycopg.OperationalError as e:
-                # the database went away (restart, network): connect again and
+            except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as e:
+                # the database went away (restart, network, failover), or this
+                # server is a standby now (25006): connect again - a
+                # multi-host connection string with
+                # target_session_attrs=read-write finds the new primary - and
                 # poll again; the unacknowledged event comes back
                 self.close()
                 delay = min(self.args.backoff_max, max(self.args.backoff_initial, delay * 2))
-                log.warning("database connection lost or refused (%s); reconnecting in %.2fs",
+                log.warning("database connection lost or refused, or not the primary (%s);"
+                            " reconnecting in %.2fs",
                             str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__, delay)
                 if self.stop.wait(delay):
                     break
