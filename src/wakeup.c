@@ -15,10 +15,10 @@
  * transaction):
  *	- flags the transaction, and registers a transaction callback once per
  *	  backend;
- *	- makes sure it knows the worker: a remembered (PGPROC, pid), checked by
- *	  pid; else it looks through the server's processes for the background
- *	  worker of type FR_WAKEUP_TYPE in its database; else it starts one and
- *	  waits for the postmaster to fork it;
+ *	- makes sure it knows the worker: a remembered pid, checked against the
+ *	  background worker slots; else it looks through the server's processes
+ *	  for the background worker of type FR_WAKEUP_TYPE in its database; else
+ *	  it starts one and waits for the postmaster to fork it;
  *	- after commit (XACT_EVENT_COMMIT: the events are visible by then) the
  *	  callback sets the worker's latch.  No lock, no I/O, nothing that can
  *	  fail.
@@ -94,14 +94,14 @@ is_wakeup_worker(pid_t pid)
 	return type != NULL && strcmp(type, FR_WAKEUP_TYPE) == 0;
 }
 
+/*
+ * Whether the remembered worker still runs, by its background worker slot
+ * (a PGPROC keeps its pid after its process exits, so that is no test).
+ */
 static bool
 worker_known(void)
 {
-	if (worker_pid == 0)
-		return false;
-	if (worker_proc != NULL)
-		return worker_proc->pid == worker_pid;
-	return is_wakeup_worker(worker_pid);
+	return worker_pid != 0 && is_wakeup_worker(worker_pid);
 }
 
 /* The worker of this database among the server's processes, if any. */
@@ -219,7 +219,11 @@ fr_wakeup_after_commit(void)
 	Async_Notify(FR_EVENTS_CHANNEL, "");
 	if (!warned_fallback)
 	{
+		/* the context (the statement that appended events) would only be noise */
+		ErrorContextCallback *context = error_context_stack;
+
 		warned_fallback = true;
+		error_context_stack = NULL;
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start the farmreg wakeup worker"),
@@ -227,6 +231,7 @@ fr_wakeup_after_commit(void)
 						   "at commit themselves, which serializes their commits."),
 				 errhint("Raise max_worker_processes: farmreg uses one background "
 						 "worker per database whose events are consumed.")));
+		error_context_stack = context;
 	}
 }
 
@@ -304,7 +309,9 @@ farmreg_wakeup_main(Datum arg)
 
 		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					   FR_WAKEUP_INTERVAL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* only a latch seen set is reset: a set after a timeout waits for us */
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ShutdownRequestPending)
 			break;

@@ -2,10 +2,10 @@
 """wakeup_check.py -- LISTEN farmreg_events consumers are woken without a
 NOTIFY in the registering transactions (test/suites/wakeup.sh runs this).
 
-Usage: wakeup_check.py DBNAME [FALLBACK_DBNAME]
+Usage: wakeup_check.py DBNAME [FALLBACK_CONNINFO]
 
 Connects with libpq's PG* variables (the test cluster), to DBNAME, which has
-farmreg and USDA farms W-1..W-2000 and lets its role hash cheaply.  Prints
+farmreg and USDA farms W-1..W-20000 and lets its role hash cheaply.  Prints
 one TAP line per check ("ok - ..." / "not ok - ...") and "# ..." figures.
 
 Checks:
@@ -21,7 +21,7 @@ Checks:
      class pg_database, what a committing NOTIFY takes), sampled from
      pg_locks while two writers register;
   6. the worker gets out of DROP DATABASE's way.
-With FALLBACK_DBNAME (a database on a cluster with no free worker slot):
+With FALLBACK_CONNINFO (a database on a cluster with no free worker slot):
   7. without a worker, the registering transaction notifies by itself, and
      says so once.
 """
@@ -52,6 +52,9 @@ def diag(text):
 
 
 def connect(db, **kw):
+    """db: a database name, or a whole conninfo string."""
+    if "=" in db:
+        return psycopg.connect(db, autocommit=True, **kw)
     return psycopg.connect(dbname=db, autocommit=True, **kw)
 
 
@@ -85,15 +88,18 @@ class Listener:
 
 
 SEQ = [0]
+LOCK = threading.Lock()
 
 
-def register(conn, prefix, uid_base):
-    SEQ[0] += 1
-    n = SEQ[0]
+def register(conn, prefix):
+    """A registration that succeeds: a new user and a farm of its own."""
+    with LOCK:
+        SEQ[0] += 1
+        n = SEQ[0]
     user = f"{prefix}{n}"
     row = conn.execute(
         "SELECT ok, error_code FROM farmreg.register_farm_admin(%s, %s, %s, %s, %s)",
-        (user, "pw-SECRET-wakeup-1", "Wake Up", f"{user}@example.com", f"W-{uid_base + n}"),
+        (user, "pw-SECRET-wakeup-1", "Wake Up", f"{user}@example.com", f"W-{n}"),
     ).fetchone()
     return row
 
@@ -124,7 +130,7 @@ def main():
     registered = 0
     for _ in range(40):
         t_sent = time.monotonic()
-        okay, code = register(writer, "wk", 0)
+        okay, code = register(writer, "wk")
         t_done = time.monotonic()
         registered += okay
         listener.drain(0)
@@ -155,20 +161,20 @@ def main():
     listener.drain(0.5)
     listener.got.clear()
     with writer.transaction(force_rollback=True):
-        register(writer, "wk", 0)
+        register(writer, "wk")
     listener.drain(1.0)
     ok(not listener.got, f"a registration that rolled back woke nobody ({len(listener.got)} notifications)")
 
     # 3. coalescing: two writers flat out for a few seconds
     listener.got.clear()
-    stop = time.monotonic() + 4
+    stop = time.monotonic() + 3
     counts = []
 
-    def flat_out(prefix, base):
+    def flat_out(prefix):
         c = connect(db)
         k = 0
         while time.monotonic() < stop:
-            if register(c, prefix, base)[0]:
+            if register(c, prefix)[0]:
                 k += 1
         counts.append(k)
         c.close()
@@ -188,8 +194,8 @@ def main():
             time.sleep(0.002)
         c.close()
 
-    threads = [threading.Thread(target=flat_out, args=("wa", 400)),
-               threading.Thread(target=flat_out, args=("wb", 800)),
+    threads = [threading.Thread(target=flat_out, args=("wa",)),
+               threading.Thread(target=flat_out, args=("wb",)),
                threading.Thread(target=sample_locks)]
     t0 = time.monotonic()
     for t in threads:
@@ -216,10 +222,11 @@ def main():
         writer.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
     listener.got.clear()
     t_sent = time.monotonic()
-    register(writer, "wk", 1200)
+    register(writer, "wk")
     listener.drain(3)
     new_workers = worker_pids(writer)
-    ok(listener.first_after(t_sent) is not None and len(new_workers) == 1,
+    ok(listener.first_after(t_sent) is not None and len(new_workers) == 1
+       and not set(new_workers) & workers,
        f"after the worker was terminated, the next registration started another ({new_workers}) and woke the listener")
 
     listener.conn.close()
@@ -236,7 +243,11 @@ def main():
     c.execute("INSERT INTO farmreg.usda_farms (usda_uid, name) VALUES ('W-1', 'W')")
     c.execute("SELECT ok FROM farmreg.register_farm_admin('dropper', 'pw-SECRET-wakeup-1', 'D',"
               " 'd@example.com', 'W-1')")
+    deadline = time.monotonic() + 3
     had_worker = bool(worker_pids(c))
+    while not had_worker and time.monotonic() < deadline:
+        time.sleep(0.05)
+        had_worker = bool(worker_pids(c))
     c.close()
     t0 = time.monotonic()
     try:
@@ -257,12 +268,13 @@ def main():
         pid = c.info.backend_pid
         lst = Listener(fallback_db)
         t_sent = time.monotonic()
-        first = register(c, "fb", 1600)
-        second = register(c, "fb", 1600)
+        first = register(c, "fb")
+        second = register(c, "fb")
         lst.drain(1.0)
         hit = lst.first_after(t_sent)
         ok(first[0] and second[0] and hit is not None and hit[1] == pid,
-           f"with no free worker slot, the registering transaction notifies by itself (from {hit and hit[1]}, the writer is {pid})")
+           f"with no free worker slot, the registering transaction notifies by itself"
+           f" (registered: {first}, {second}; notified by {hit and hit[1]}, the writer is {pid})")
         ok(len([w for w in warnings if "wakeup worker" in w]) == 1,
            f"and says so once per session ({warnings})")
         lst.conn.close()
