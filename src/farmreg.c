@@ -33,6 +33,8 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+static char *farmreg_hash_budget_scope = NULL;
+
 void
 _PG_init(void)
 {
@@ -104,6 +106,15 @@ _PG_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("farmreg.hash_budget_scope",
+							   "Where farmreg.max_concurrent_hashes counts: database or cluster.",
+							   "cluster when farmreg is in shared_preload_libraries.",
+							   &farmreg_hash_budget_scope,
+							   fr_hashbudget_is_cluster_wide() ? "cluster" : "database",
+							   PGC_INTERNAL,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("farmreg");
 
