@@ -16,7 +16,12 @@ SET farmreg.password_memlimit = '7kB';
 SET farmreg.password_opslimit = 1;
 SET farmreg.password_memlimit = '8kB';
 SHOW farmreg.password_memlimit;
-SELECT name, setting, unit, context, boot_val FROM pg_settings WHERE name LIKE 'farmreg.%' ORDER BY name;
+-- (max_concurrent_hashes defaults to half the machine's cores, at least 1)
+SELECT name,
+       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND setting::int >= 1 THEN 'cores/2' ELSE setting END AS setting,
+       unit, context,
+       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND boot_val::int >= 1 THEN 'cores/2' ELSE boot_val END AS boot_val
+  FROM pg_settings WHERE name LIKE 'farmreg.%' ORDER BY name;
 -- the prefix is reserved: a misspelt farmreg setting is an error, not a silent placeholder
 SET farmreg.pasword_opslimit = 1;
 
