@@ -16,11 +16,16 @@ SET farmreg.password_memlimit = '7kB';
 SET farmreg.password_opslimit = 1;
 SET farmreg.password_memlimit = '8kB';
 SHOW farmreg.password_memlimit;
--- (max_concurrent_hashes defaults to half the machine's cores, at least 1)
+-- (max_concurrent_hashes defaults to half the machine's cores, at least 1;
+-- hash_budget_scope says whether the library was preloaded)
 SELECT name,
-       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND setting::int >= 1 THEN 'cores/2' ELSE setting END AS setting,
+       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND setting::int >= 1 THEN 'cores/2'
+            WHEN name = 'farmreg.hash_budget_scope' AND setting IN ('database', 'cluster') THEN 'database|cluster'
+            ELSE setting END AS setting,
        unit, context,
-       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND boot_val::int >= 1 THEN 'cores/2' ELSE boot_val END AS boot_val
+       CASE WHEN name = 'farmreg.max_concurrent_hashes' AND boot_val::int >= 1 THEN 'cores/2'
+            WHEN name = 'farmreg.hash_budget_scope' AND boot_val IN ('database', 'cluster') THEN 'database|cluster'
+            ELSE boot_val END AS boot_val
   FROM pg_settings WHERE name LIKE 'farmreg.%' ORDER BY name;
 -- the prefix is reserved: a misspelt farmreg setting is an error, not a silent placeholder
 SET farmreg.pasword_opslimit = 1;
