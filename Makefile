@@ -14,7 +14,7 @@ EXTENSION    = farmreg
 MODULE_big   = farmreg
 OBJS         = src/farmreg.o src/args.o src/validate.o src/password.o \
                src/catalog.o src/steps.o src/register.o src/login.o \
-               src/deregister.o src/notify.o
+               src/deregister.o src/notify.o src/pwformat.o
 DATA         = $(sort $(wildcard sql/farmreg--*.sql))
 PGFILEDESC   = "farmreg - transactional farm-admin registration"
 
@@ -27,7 +27,7 @@ ISOLATION    = race_unique race_idempotency race_snapshot race_batch outbox_orde
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK   = -lsodium
+SHLIB_LINK   = -lsodium -lcrypt -lcrypto
 
 EXTRA_CLEAN  = fuzz/build
 
