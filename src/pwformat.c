@@ -197,9 +197,15 @@ starts_with(const char *s, size_t len, const char *lit)
 }
 
 /*
- * Decodes s[0..n) as base64 of the given libsodium variant into bin (at most
- * binmax bytes): true when all of it is canonical base64 (libsodium refuses
- * stray bits in the last character and, with padding, wrong padding).
+ * Decodes s[0..n) as standard base64 (libsodium's variant says whether with
+ * padding) into bin (at most binmax bytes): true when all of it is canonical
+ * base64 (libsodium refuses stray bits in the last character and, with
+ * padding, wrong padding).
+ *
+ * The characters are checked here first: libsodium 1.0.18's decoder takes
+ * every byte from 0x80 to 0xFF for '/' (where char is signed, as on x86;
+ * fixed in libsodium 1.0.22), and libsodium's argon2 verification
+ * decodes the same way, so such a byte would pass for a '/'.
  */
 static bool
 decode_base64(const char *s, size_t n, unsigned char *bin, size_t binmax,
@@ -207,6 +213,14 @@ decode_base64(const char *s, size_t n, unsigned char *bin, size_t binmax,
 {
 	const char *b64_end;
 
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+			return false;
+	}
 	if (sodium_base642bin(bin, binmax, s, n, NULL, binlen, &b64_end,
 						  variant) != 0)
 		return false;
@@ -742,7 +756,7 @@ append_zero_base64(char *buf, size_t buflen, size_t *at, size_t n, int variant)
 	static const unsigned char zeros[FR_ARGON2_SALT_MAX > FR_ARGON2_DIGEST_MAX ?
 									 FR_ARGON2_SALT_MAX : FR_ARGON2_DIGEST_MAX];
 
-	if (n > sizeof(zeros) || buflen - *at < sodium_base64_ENCODED_LEN(n, variant))
+	if (n > sizeof(zeros) || buflen - *at < sodium_base64_encoded_len(n, variant))
 		return false;
 	sodium_bin2base64(buf + *at, buflen - *at, zeros, n, variant);
 	*at += strlen(buf + *at);

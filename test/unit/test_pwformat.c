@@ -1026,6 +1026,13 @@ edges_pbkdf2(void)
 	d2[10] = '_';
 	INVALID("pbkdf2 digest in URL-safe base64 (_)", "pbkdf2_sha256$1$salt$%s", d2);
 	memcpy(d2, digest, 45);
+	d2[10] = (char) 0x80;
+	INVALID("pbkdf2 digest with byte 0x80 (libsodium 1.0.18 reads it as /)",
+			"pbkdf2_sha256$1$salt$%s", d2);
+	memcpy(d2, digest, 45);
+	d2[43] = (char) 0xBD;
+	INVALID("pbkdf2 digest with byte 0xbd for its padding", "pbkdf2_sha256$1$salt$%s", d2);
+	memcpy(d2, digest, 45);
 	d2[10] = '.';
 	INVALID("pbkdf2 digest with .", "pbkdf2_sha256$1$salt$%s", d2);
 	/* the 43rd character holds 4 bits and 2 spare ones */
@@ -1102,6 +1109,11 @@ edges_argon2(void)
 	INVALID("argon2 salt in URL-safe base64", "%sm=8,t=1,p=1$c29tZXNh-HQxMjM0$%s", id, d32);
 	INVALID("argon2 digest in URL-safe base64",
 			"%sm=8,t=1,p=1$%s$sk6uiFhuoD7BI8ZqF6FHDm5xoEyXz_XR61iomFJjszY", id, s16);
+	/* libsodium 1.0.18 decodes every byte from 0x80 up as '/' */
+	INVALID("argon2 salt with byte 0x80 for a /", "%sm=8,t=1,p=1$c29tZXNh" "\x80" "HQxMjM0$%s", id, d32);
+	INVALID("argon2 digest with byte 0xff for a /",
+			"%sm=8,t=1,p=1$%s$sk6uiFhuoD7BI8ZqF6FHDm5xoEyXz" "\xff" "XR61iomFJjszY", id, s16);
+	INVALID("argon2 salt with byte 0xd4", "%sm=8,t=1,p=1$c29tZXNh" "\xd4" "HQxMjM0$%s", id, d32);
 	INVALID("argon2 salt of 4k+1 characters", "%sm=8,t=1,p=1$%s$%s", id, rep('A', 13), d32);
 	/* stray bits: 22 characters hold 16 bytes and 4 spare bits */
 	VALID("salt ending with no stray bits", FR_HASH_ARGON2ID, "%sm=8,t=1,p=1$%sA$%s", id, rep('A', 21), d32);
