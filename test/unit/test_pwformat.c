@@ -643,6 +643,28 @@ known_answers(void)
 		free(pw);
 	}
 
+	/*
+	 * A password longer than a library takes: libsodium refuses more than
+	 * 2^32 - 1 bytes (EFBIG) and OpenSSL more than INT_MAX, both before
+	 * reading it, so a 1-byte buffer with a huge length is enough (bcrypt
+	 * would read its 72 bytes: not tried).
+	 */
+	{
+		static const char one[1] = {'x'};
+		size_t		huge = (size_t) 1 << 32;
+		const Kat  *a = kat_of(FR_HASH_ARGON2ID);
+		const Kat  *p = kat_of(FR_HASH_PBKDF2_SHA256);
+		const Kat  *c = kat_of(FR_HASH_SHA512CRYPT);
+		int			v;
+
+		v = fr_hash_verify(a->hash, a->hashlen, one, huge);
+		check(v == -1, "argon2 and a password of 2^32 bytes: libsodium refuses, -1 (verify %d)", v);
+		v = fr_hash_verify(p->hash, p->hashlen, one, huge);
+		check(v == -1, "pbkdf2 and a password of 2^32 bytes: OpenSSL cannot take it, -1 (verify %d)", v);
+		v = fr_hash_verify(c->hash, c->hashlen, one, huge);
+		check(v == 0, "sha512-crypt and a password of 2^32 bytes: no match (verify %d)", v);
+	}
+
 	/* a NULL password is the empty one, when its length says so */
 	{
 		const Kat  *k = kat_of(FR_HASH_PBKDF2_SHA256);
