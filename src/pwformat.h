@@ -40,7 +40,10 @@
  *		the last salt character must be one of . O e u and the last digest
  *		character one of . C G K O S W a e i m q u y 2 6 (the others carry
  *		bits that bcrypt never writes; libxcrypt would re-encode them and the
- *		right password would not match).
+ *		right password would not match).  $2a$ is computed as crypt_blowfish
+ *		does (PHP, Ruby's bcrypt): for a password with a 0xFF byte, which
+ *		UTF-8 never has, that differs from what OpenBSD-derived code (Python's
+ *		bcrypt) wrote for $2a$, and such a hash does not verify.
  *
  *	sha512-crypt (glibc, libxcrypt, mkpasswd, PHP's CRYPT_SHA512)
  *		$6$SALT$DIGEST or $6$rounds=N$SALT$DIGEST; N without leading zeros,
@@ -55,14 +58,24 @@
  *		letters and digits); DIGEST the padded standard base64 of the 32-byte
  *		PBKDF2-HMAC-SHA256 output (44 characters, ending in '=').
  *
- * Cost ceilings: verifying a hash at the ceiling of sha512-crypt rounds or
- * PBKDF2 iterations takes about 1.5 s on one core of the machine they were
- * measured on (AMD EPYC, 2024), so one stored hash cannot stall a backend for
- * minutes; Django 5.2's default, 1,000,000 iterations, takes about 0.3 s.
- * bcrypt's ceiling, cost 31, is the format's own: each step of cost doubles
- * the time (cost 12 is about 0.25 s), so a cost far above 15 would stall a
- * login for hours.
- *
+ * Cost ceilings, measured with bench/pwformat on the 2-core development VM
+ * (AMD EPYC; CPU time of one verification, on a loaded machine):
+ *	- PBKDF2 costs about 0.26 us an iteration whatever the password's length:
+ *	  Django 5.2's default of 1,000,000 iterations about 0.27 s, the ceiling
+ *	  of 5,000,000 about 1.3 s.
+ *	- sha512-crypt costs 0.28 us a round for an 8-byte password, 0.48 us for
+ *	  28 bytes and about 2 to 2.6 us for 511 (each round hashes the password
+ *	  again): the default 5,000 rounds take 2.4 ms, passlib's 656,000 about
+ *	  0.33 s, the ceiling of 1,000,000 about 0.5 s for a 28-byte password and
+ *	  2.6 s at worst.
+ *	- bcrypt's ceiling, cost 31, is the format's own: each step of cost
+ *	  doubles the time (cost 10 about 60 ms, 12 about 0.25 s, 14 about 1 s),
+ *	  so cost 31 would take some 36 hours; bcrypt uses 72 bytes of any
+ *	  password, so length does not matter.
+ *	- argon2 costs what M and T say (19 MiB, t=2: about 55 ms).
+ * So no stored hash within the bounds stalls a backend for minutes, bcrypt
+ * above cost 15 or so excepted.
+
  * Passwords are byte strings (farmreg hands over UTF-8).  What the
  * algorithms' libraries do with them, and therefore what verification does:
  *	- bcrypt uses only the first 72 bytes of a password, in every
@@ -114,7 +127,7 @@ typedef enum FrHashFormat
 #define FR_BCRYPT_COST_MAX		31
 #define FR_BCRYPT_PASSWORD_MAX	72	/* bytes bcrypt uses */
 #define FR_SHA512CRYPT_ROUNDS_MIN	1000
-#define FR_SHA512CRYPT_ROUNDS_MAX	5000000
+#define FR_SHA512CRYPT_ROUNDS_MAX	1000000
 #define FR_SHA512CRYPT_ROUNDS_DEFAULT 5000	/* when rounds= is absent */
 #define FR_SHA512CRYPT_SALT_MAX	16
 #define FR_PBKDF2_ITERATIONS_MIN 1
