@@ -98,7 +98,7 @@ group_number(const char *s, const regmatch_t *m)
 }
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /*
  * Bytes in the unpadded base64 field s[so..eo), or -1 when its length or

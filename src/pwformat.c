@@ -5,12 +5,14 @@
  *	  pwformat.h for the formats, their bounds and what verification does
  *	  with a password).
  *
- * Two halves.  The parser (fr_hash_parse and its per-format helpers) reads a
- * hash strictly, field by field, and computes nothing expensive: it is what
- * an import runs on every row, and what the fuzz target in fuzz/ holds to a
- * grammar written independently.  Verification parses first and hands only
- * a string the parser accepted to the library that owns the algorithm, so
- * "verify answers -1" and "check says invalid" are the same set.
+ * The parser (fr_hash_parse and its per-format helpers) reads a hash
+ * strictly, field by field, and computes nothing expensive: it is what an
+ * import runs on every row, and what the fuzz target in fuzz/ holds to a
+ * grammar written independently.  Verification, the re-hash rule and the
+ * decoys all parse first; verification then hands only a string the parser
+ * accepted to the library that owns the algorithm, so it answers -1 for
+ * every string the parser rejects and, short of a library failure, for no
+ * other.
  *
  * Nothing is static but constants, and every buffer is on the stack (at most
  * a struct crypt_data, 32 KiB), so any number of threads may call in at once.

@@ -72,10 +72,13 @@
  *	  doubles the time (cost 10 about 60 ms, 12 about 0.25 s, 14 about 1 s),
  *	  so cost 31 would take some 36 hours; bcrypt uses 72 bytes of any
  *	  password, so length does not matter.
- *	- argon2 costs what M and T say (19 MiB, t=2: about 55 ms).
- * So no stored hash within the bounds stalls a backend for minutes, bcrypt
- * above cost 15 or so excepted.
-
+ *	- argon2 costs about 1.25 us per KiB of M and pass of T (19 MiB, t=2:
+ *	  about 50 ms), and M of memory.
+ * PBKDF2 and sha512-crypt are thus held to seconds.  bcrypt and argon2 keep
+ * the bounds of their format and of farmreg's own settings, which allow far
+ * slower hashes (bcrypt above cost 15; argon2 at 4 GiB and t=1000 would take
+ * some 90 minutes): an import should refuse such costs if it must.
+ *
  * Passwords are byte strings (farmreg hands over UTF-8).  What the
  * algorithms' libraries do with them, and therefore what verification does:
  *	- bcrypt uses only the first 72 bytes of a password, in every
@@ -114,7 +117,8 @@ typedef enum FrHashFormat
 
 /* Bounds, inclusive. */
 #define FR_ARGON2_M_MIN			8	/* KiB: argon2's minimum, 8 per lane */
-#define FR_ARGON2_M_MAX			4194304 /* KiB = 4 GiB, farmreg.password_memlimit's max */
+#define FR_ARGON2_M_MAX			4194304 /* KiB = 4 GiB,
+										 * farmreg.password_memlimit's max */
 #define FR_ARGON2_T_MIN			1
 #define FR_ARGON2_T_MAX			1000	/* farmreg.password_opslimit's max */
 #define FR_ARGON2_P_MIN			1
@@ -162,9 +166,9 @@ typedef struct FrHashParams
  * Well-formedness and cost bounds of a stored hash, without computing
  * anything expensive.  Returns the format, or FR_HASH_INVALID with *reason
  * set to a short static English phrase for a migration author (e.g. "bcrypt
- * cost must be between 4 and 31").  The reason never quotes the hash: it
- * holds no '$' and no byte of the input.  *reason is NULL for a valid hash;
- * reason may be NULL.
+ * cost must be between 4 and 31").  The reason never quotes the hash: it is
+ * one of a fixed set of constant phrases, none with a '$'.  *reason is NULL
+ * for a valid hash; reason may be NULL.
  */
 extern FrHashFormat fr_hash_check(const char *hash, size_t len,
 								  const char **reason);
@@ -178,8 +182,9 @@ extern FrHashFormat fr_hash_parse(const char *hash, size_t len,
 
 /*
  * 1 when password matches hash, 0 when it does not, -1 when hash is not a
- * valid stored hash (fr_hash_check says FR_HASH_INVALID) or a library failed
- * (out of memory).  Digests are compared in constant time.  bcrypt and
+ * valid stored hash (fr_hash_check says FR_HASH_INVALID) or a library could
+ * not run (out of memory; a password longer than libsodium's 2^32 - 1 bytes
+ * or OpenSSL's INT_MAX).  Digests are compared in constant time.  bcrypt and
  * sha512-crypt use a struct crypt_data (32 KiB) on the stack.
  *
  * libsodium 1.0.18 reports a failure to allocate argon2's memory as a

@@ -560,10 +560,11 @@ known_answers(void)
 		const char *reason = "unset";
 		FrHashFormat f = parse_copy(k->hash, k->hashlen, &got, &reason);
 		bool		long_bcrypt = k->params.format == FR_HASH_BCRYPT &&
-			k->pwlen >= FR_BCRYPT_PASSWORD_MAX;
+		k->pwlen >= FR_BCRYPT_PASSWORD_MAX;
+
 		/* HMAC pads a key of up to 64 bytes with zeros */
 		bool		hmac_pads = k->params.format == FR_HASH_PBKDF2_SHA256 &&
-			k->pwlen + 1 <= 64;
+		k->pwlen + 1 <= 64;
 		int			v;
 
 		if (!check(f == k->params.format && reason == NULL &&
@@ -715,7 +716,7 @@ spoilt(void)
 	{
 		const Kat  *k = &kats[i];
 		bool		argon2 = k->params.format == FR_HASH_ARGON2ID ||
-			k->params.format == FR_HASH_ARGON2I;
+		k->params.format == FR_HASH_ARGON2I;
 		size_t		n = k->hashlen;
 		char	   *buf = xmalloc(n + 2);
 		bool		all = true;
@@ -805,8 +806,7 @@ spoilt(void)
  */
 
 /* Builds printf-style into a heap string; *len gets its length. */
-static char *
-build(size_t *len, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static char *build(size_t *len, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 static char *
 build(size_t *len, const char *fmt,...)
@@ -889,7 +889,10 @@ edges_bcrypt(void)
 	t2[10] = (char) 0xC3;
 	INVALID("bcrypt salt with a non-ASCII byte", "$2b$04$%s", t2);
 
-	/* spare bits: last salt character (index 21) . O e u; last digest . C G ... */
+	/*
+	 * spare bits: last salt character (index 21) . O e u; last digest . C G
+	 * ...
+	 */
 	{
 		const char *salt_ok = ".Oeu";
 		const char *salt_bad = "/APfv9";
@@ -999,10 +1002,10 @@ static void
 edges_pbkdf2(void)
 {
 	const Kat  *k = kat_of(FR_HASH_PBKDF2_SHA256);
-	const char *digest = strrchr(k->hash, '$') + 1;	/* 44 characters */
+	const char *digest = strrchr(k->hash, '$') + 1; /* 44 characters */
 	char		d2[45];
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	if (strlen(digest) != 44)
 		abort();
