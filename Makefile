@@ -31,7 +31,7 @@ ISOLATION    = race_unique race_idempotency race_snapshot race_batch outbox_orde
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK   = -lsodium
+SHLIB_LINK   = -lsodium -lcrypt -lcrypto
 
 EXTRA_CLEAN  = fuzz/build
 

@@ -194,6 +194,73 @@ TARGETS = {
 }
 
 
+# Stored hashes (fuzz_pwformat): made by python3-bcrypt, mkpasswd, hashlib
+# (in Django's format) and the argon2 tool for the password "password", at
+# costs small enough that the target verifies them, then the edges of every
+# rule.  Written once and pasted here, so the seeds need no tool.
+PWFORMAT = {
+    "good-bcrypt-2a": b"$2a$04$qlM4X8xTqmQhKO02UQze0OUsSyaq6VrVNHRLt8aoYCgBcQXWmK4.6",
+    "good-bcrypt-2b": b"$2b$04$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "good-bcrypt-2y": b"$2y$05$4qTHrJn6eAFyLqmEFusOmeRC0BtPu2CD14blrSBWDrs1PvhGxjnwi",
+    "good-pbkdf2-1": b"pbkdf2_sha256$1$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "good-pbkdf2-1000": b"pbkdf2_sha256$1000$Fk3JWmlzgM2cL0XrYbQ1eC$dxYozUvo+hryS+o57d86/s1jTqa7+Ix+EWSBXFAWtFI=",
+    "good-sha512crypt-1000": b"$6$rounds=1000$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "good-sha512crypt-default": b"$6$Xq9/Ab.cDe12fGhI$na./dn27kDLtveSpH4LwSX5DAZzzZjsdGzQ.Enx9ik0319KVKiXD6.pkO4efpuN9ipfy1ICXzh97PKTD3BnGT.",
+    "good-argon2id-m8": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "good-argon2i-p2-digest16": b"$argon2i$v=19$m=16,t=1,p=2$c2VlZHNhbHQ$Ak9+bLPg44iLTXBK7UuLUQ",
+    "good-argon2id-digest64": b"$argon2id$v=19$m=64,t=2,p=1$c2VlZHNhbHRzZWVkc2FsdA$oo56eXHU2gmPKtjsLkz1cuL+qTG11cah8CIDJ8suI1tkwJp9YTZA/YPRY/sTnwBRsFs8yRBeHNAaSz0yZTpt7w",
+    "good-argon2id-longest": b"$argon2id$v=19$m=4194304,t=1000,p=524288$" + b"A" * 86 + b"$" + b"A" * 86,
+    "bad-bcrypt-2x": b"$2x$04$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-cost-03": b"$2b$03$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-cost-32": b"$2b$32$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-salt-bits": b"$2b$04$fil.HpHoLc1NYvj6Sdxm6vyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-61": b"$2b$04$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC.",
+    "bad-pbkdf2-0": b"pbkdf2_sha256$0$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "bad-pbkdf2-ceiling-plus-1": b"pbkdf2_sha256$5000001$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "bad-pbkdf2-leading-zero": b"pbkdf2_sha256$01$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "bad-pbkdf2-no-padding": b"pbkdf2_sha256$1$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE",
+    "bad-pbkdf2-digest-bits": b"pbkdf2_sha256$1$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmF=",
+    "bad-sha512crypt-999": b"$6$rounds=999$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "bad-sha512crypt-ceiling-plus-1": b"$6$rounds=1000001$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "bad-sha512crypt-salt-17": b"$6$seedsaltseedsalts$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "bad-sha512crypt-digest-bits": b"$6$rounds=1000$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ2",
+    "bad-argon2d": b"$argon2d$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-v16": b"$argon2id$v=16$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-m7": b"$argon2id$v=19$m=7,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-m-per-lane": b"$argon2i$v=19$m=15,t=1,p=2$c2VlZHNhbHQ$Ak9+bLPg44iLTXBK7UuLUQ",
+    "bad-argon2-t1001": b"$argon2id$v=19$m=8,t=1001,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-salt-7": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHQ$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-digest-15": b"$argon2i$v=19$m=16,t=1,p=2$c2VlZHNhbHQ$Ak9+bLPg44iLTXBK7UuL",
+    "bad-argon2-padded": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA==$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-urlsafe": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav_6NXUQniu7kQ",
+    "bad-argon2-trailing": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ$",
+    "bad-argon2-high-byte": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav\xff6NXUQniu7kQ",
+    "bad-pbkdf2-high-byte": b"pbkdf2_sha256$1$seedsalt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE\xbd",
+    "bad-argon2-no-m": b"$argon2id$v=19$t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-m-zero-lead": b"$argon2id$v=19$m=08,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-no-t": b"$argon2id$v=19$m=8,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-t-zero-lead": b"$argon2id$v=19$m=8,t=01,p=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-no-p": b"$argon2id$v=19$m=8,t=1$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-p-empty": b"$argon2id$v=19$m=8,t=1,p=$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-p-0": b"$argon2id$v=19$m=8,t=1,p=0$c2VlZHNhbHRzZWVkc2FsdA$X6RNg5dQNxXmTnCd8FaUHs250xQyQav/6NXUQniu7kQ",
+    "bad-argon2-no-digest": b"$argon2id$v=19$m=8,t=1,p=1$c2VlZHNhbHRzZWVkc2FsdA",
+    "bad-bcrypt-2c": b"$2c$04$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-cost-form": b"$2b$4a$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-bcrypt-plus": b"$2b$04$fil.HpHoLc1NYvj6Sdxm6uyg1LeoH6XNhzX.mEYVJhT+GxHe3ElLC",
+    "bad-sha512crypt-rounds-zero-lead": b"$6$rounds=01000$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "bad-sha512crypt-no-digest": b"$6$rounds=1000$seedsalt",
+    "bad-sha512crypt-salt-plus": b"$6$seed+alt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ.",
+    "bad-sha512crypt-digest-85": b"$6$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4ozqZ",
+    "bad-sha512crypt-digest-plus": b"$6$seedsalt$Iu1YVoLUGITXd1IsqcjuPu2On8y/ITcvNo5I7LFCdbpqRvdftokdLfyBMJ3atDOxg0AnzAEVIsjs9rur4oz+Z.",
+    "bad-pbkdf2-no-digest": b"pbkdf2_sha256$1$seedsalt",
+    "bad-pbkdf2-salt-empty": b"pbkdf2_sha256$1$$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "bad-pbkdf2-salt-space": b"pbkdf2_sha256$1$seed salt$WtLqxztDICYX+HRS2h33ii1XUhXcMi7s7MdUrGVFjmE=",
+    "bad-nul-inside": b"$2b$04$fil.HpHoLc1NYvj6Sdxm6uyg1Leo\x00XNhzX.mEYVJhT.GxHe3ElLC",
+    "bad-md5crypt": b"$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",
+    "bad-yescrypt": b"$y$j9T$seedsalt$0123456789012345678901234567890123456789012",
+}
+
+
 def main():
     # every White_Space code point at both ends, alone and doubled
     for c in WHITE_SPACE:
@@ -205,6 +272,8 @@ def main():
     # apart, so the fuzzer would not find them all by itself
     for c in b'"(),:;<>[\\]':
         TARGETS["email"]["bad-local-special-%02x" % c] = b"a" + bytes([c]) + b"b@example.com"
+
+    TARGETS["pwformat"] = PWFORMAT
 
     written = 0
     for target, seeds in TARGETS.items():

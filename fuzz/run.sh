@@ -11,7 +11,8 @@
 #   run.sh merge TARGET...    copy the inputs of earlier runs that reach new
 #                             code into corpus/TARGET/ (libFuzzer -merge=1)
 #   run.sh coverage TARGET... run BUILD/cov/fuzz_TARGET over both corpora
-#                             and report the coverage of src/validate.c
+#                             and report the coverage of src/validate.c and
+#                             src/pwformat.c
 #
 # The binaries are BUILD/fuzz_TARGET (BUILD defaults to build/, relative to
 # this directory).  A run starts from the committed seeds in corpus/TARGET/
@@ -195,12 +196,12 @@ mode_coverage() {
         objects+=(-object "$dir/fuzz_$t")
     done
     "$profdata" merge -sparse -o "$dir/all.profdata" "$dir"/*.profraw || return 1
-    # the first -object is positional for llvm-cov; keep validate.c's line
+    # the first -object is positional for llvm-cov; keep the lines of our files
     "$cov" report "${objects[@]:1}" -instr-profile="$dir/all.profdata" \
         >"$dir/report.txt" || return 1
     sed -n '1p' "$dir/report.txt"
-    grep -E '(^|/)validate\.c ' "$dir/report.txt"
-    printf 'annotated, in fuzz/: %s show -show-branches=count %s -instr-profile=%s ../src/validate.c\n' \
+    grep -E '(^|/)(validate|pwformat)\.c ' "$dir/report.txt"
+    printf 'annotated, in fuzz/: %s show -show-branches=count %s -instr-profile=%s ../src/validate.c ../src/pwformat.c\n' \
         "$cov" "${objects[*]:1}" "$dir/all.profdata"
 }
 

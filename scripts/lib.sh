@@ -49,6 +49,8 @@ FARMREG_BASE_DEPS=(
     "postgresql-${FARMREG_PG_MAJOR}-pgtap"
     libtap-parser-sourcehandler-pgtap-perl
     libsodium-dev
+    libcrypt-dev
+    libssl-dev
     make
     gcc
 )
