@@ -14,7 +14,7 @@ EXTENSION    = farmreg
 MODULE_big   = farmreg
 OBJS         = src/farmreg.o src/args.o src/validate.o src/password.o \
                src/catalog.o src/steps.o src/register.o src/login.o \
-               src/deregister.o src/notify.o
+               src/deregister.o src/notify.o src/logfilter.o
 DATA         = $(sort $(wildcard sql/farmreg--*.sql))
 PGFILEDESC   = "farmreg - transactional farm-admin registration"
 

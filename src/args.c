@@ -72,65 +72,6 @@ fr_arg_cstring(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
-/*
- * How many farmreg calls this backend is inside.  While there is one, every
- * message the server logs (a FATAL from pg_terminate_backend, the LOG lines
- * of log_lock_waits while a registration waits for a racing one, a WARNING
- * from a trigger) is logged without the client's statement.
- */
-static int	calls_in_progress = 0;
-static emit_log_hook_type prev_emit_log_hook = NULL;
-
-static void
-hide_statement_hook(ErrorData *edata)
-{
-	if (calls_in_progress > 0)
-		edata->hide_stmt = true;
-	if (prev_emit_log_hook)
-		prev_emit_log_hook(edata);
-}
-
-void
-fr_install_log_hook(void)
-{
-	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = hide_statement_hook;
-}
-
-Datum
-fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo), FunctionCallInfo fcinfo)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		result = (Datum) 0;
-
-	calls_in_progress++;
-	PG_TRY();
-	{
-		result = fn(fcinfo);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		calls_in_progress--;
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-
-		/*
-		 * The error is logged after this call has returned: hide the
-		 * statement here, and the log-only detail, which for a deadlock
-		 * lists every process's query text.
-		 */
-		edata->hide_stmt = true;
-		edata->detail_log = NULL;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	calls_in_progress--;
-	return result;
-}
-
 void
 fr_spi_connect(void)
 {

@@ -2,8 +2,7 @@
  *
  * args.h
  *	  Helpers shared by the SQL entry points: text values as trimmed UTF-8
- *	  fields, SPI calls that leave the caller's memory context alone, and
- *	  running a function with its failed statement kept out of the server log.
+ *	  fields, and SPI calls that leave the caller's memory context alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,16 +32,6 @@ extern Datum fr_field_text(const FrFieldValue *field);
 
 /* Argument argno as a palloc'd C string, or NULL. */
 extern char *fr_arg_cstring(FunctionCallInfo fcinfo, int argno);
-
-/*
- * Calls fn(fcinfo) keeping its statement out of the server log, because the
- * statement of a call to farmreg may hold a password given as a literal:
- * messages logged during the call go without it (see fr_install_log_hook,
- * called by _PG_init), and an error it raises is re-thrown without it.
- */
-extern void fr_install_log_hook(void);
-extern Datum fr_call_hiding_statement(Datum (*fn) (FunctionCallInfo),
-									  FunctionCallInfo fcinfo);
 
 /*
  * SPI, staying in the caller's memory context (SPI itself returns in its

@@ -13,8 +13,8 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "args.h"
 #include "catalog.h"
+#include "logfilter.h"
 #include "password.h"
 
 PG_MODULE_MAGIC;
@@ -64,5 +64,5 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("farmreg");
 
-	fr_install_log_hook();
+	fr_logfilter_install();
 }

@@ -17,6 +17,7 @@
 #include "fmgr.h"
 
 #include "args.h"
+#include "logfilter.h"
 #include "password.h"
 
 PG_FUNCTION_INFO_V1(farmreg_verify_password);
@@ -77,5 +78,5 @@ verify_password(FunctionCallInfo fcinfo)
 Datum
 farmreg_verify_password(PG_FUNCTION_ARGS)
 {
-	return fr_call_hiding_statement(verify_password, fcinfo);
+	return fr_call_redacted(verify_password, fcinfo);
 }

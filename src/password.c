@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "password.h"
 
 int			farmreg_password_opslimit = FR_OPSLIMIT_DEFAULT;
@@ -26,13 +28,22 @@ fr_password_init(void)
 				 errmsg("could not initialize libsodium")));
 }
 
+/*
+ * argon2id cannot be interrupted: a cancel, a timeout or a terminate that
+ * arrives during it is served right after it, while the caller is still
+ * inside fr_call_redacted (logfilter.c), so its message is filtered.
+ */
 bool
 fr_password_hash(const char *password, size_t len,
 				 char out[crypto_pwhash_argon2id_STRBYTES])
 {
-	return crypto_pwhash_argon2id_str(out, password, len,
-							 (unsigned long long) farmreg_password_opslimit,
-							 (size_t) farmreg_password_memlimit_kb * 1024) == 0;
+	bool		ok;
+
+	ok = crypto_pwhash_argon2id_str(out, password, len,
+									(unsigned long long) farmreg_password_opslimit,
+									(size_t) farmreg_password_memlimit_kb * 1024) == 0;
+	CHECK_FOR_INTERRUPTS();
+	return ok;
 }
 
 bool
@@ -41,7 +52,12 @@ fr_password_verify(const char *hash, const char *password, size_t len)
 	char		decoy[crypto_pwhash_argon2id_STRBYTES];
 
 	if (hash != NULL)
-		return crypto_pwhash_argon2id_str_verify(hash, password, len) == 0;
+	{
+		bool		match = crypto_pwhash_argon2id_str_verify(hash, password, len) == 0;
+
+		CHECK_FOR_INTERRUPTS();
+		return match;
+	}
 
 	/*
 	 * No such user: verify against a well-formed hash string with the current
@@ -55,5 +71,6 @@ fr_password_verify(const char *hash, const char *password, size_t len)
 			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 	if (crypto_pwhash_argon2id_str_verify(decoy, password, len) == 0)
 		elog(WARNING, "farmreg: a password matched the decoy hash");
+	CHECK_FOR_INTERRUPTS();
 	return false;
 }

@@ -52,6 +52,7 @@
 #include "utils/numeric.h"
 
 #include "args.h"
+#include "logfilter.h"
 #include "catalog.h"
 #include "password.h"
 #include "steps.h"
@@ -1084,13 +1085,13 @@ register_farm_admin_1_1(FunctionCallInfo fcinfo)
 Datum
 farmreg_register_farm_admin(PG_FUNCTION_ARGS)
 {
-	return fr_call_hiding_statement(register_farm_admin_1_0, fcinfo);
+	return fr_call_redacted(register_farm_admin_1_0, fcinfo);
 }
 
 Datum
 farmreg_register_farm_admin_1_1(PG_FUNCTION_ARGS)
 {
-	return fr_call_hiding_statement(register_farm_admin_1_1, fcinfo);
+	return fr_call_redacted(register_farm_admin_1_1, fcinfo);
 }
 
 /*
@@ -1416,5 +1417,5 @@ register_farm_admins(FunctionCallInfo fcinfo)
 Datum
 farmreg_register_farm_admins_1_1(PG_FUNCTION_ARGS)
 {
-	return fr_call_hiding_statement(register_farm_admins, fcinfo);
+	return fr_call_redacted(register_farm_admins, fcinfo);
 }
