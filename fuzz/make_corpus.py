@@ -67,6 +67,30 @@ UTF8 = {
     "sql-injection": b"x'); DROP TABLE farmreg.users; --",
 }
 
+# Invisible on their own (fr_check_name): Default_Ignorable_Code_Point of
+# Unicode 15 and U+2800; one seed per range end, alone and beside a letter.
+INVISIBLE_RANGES = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]
+
+
+def invisible_seeds():
+    seeds = {}
+    for lo, hi in INVISIBLE_RANGES:
+        for cp in sorted({lo, hi}):
+            seeds["invisible-%04x" % cp] = chr(cp).encode()
+            seeds["invisible-%04x-beside-a-letter" % cp] = ("Q" + chr(cp)).encode()
+        # just outside the range: visible (or another rule's business)
+        for cp in (lo - 1, hi + 1):
+            if not any(a <= cp <= b for a, b in INVISIBLE_RANGES) and not 0xD800 <= cp <= 0xDFFF:
+                seeds["outside-%04x" % cp] = chr(cp).encode()
+    return seeds
+
+
 TARGETS = {
     "username": {
         "good-shortest": b"abc",
@@ -232,6 +256,8 @@ def main():
     # apart, so the fuzzer would not find them all by itself
     for c in b'"(),:;<>[\\]':
         TARGETS["email"]["bad-local-special-%02x" % c] = b"a" + bytes([c]) + b"b@example.com"
+    # the name rule's invisible ranges, each end, and their neighbours
+    TARGETS["name"].update(invisible_seeds())
 
     written = 0
     for target, seeds in TARGETS.items():

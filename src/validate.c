@@ -130,6 +130,8 @@ is_bidi_control(int32_t cp)
 /*
  * Characters that show nothing by themselves: Default_Ignorable_Code_Point
  * (Unicode 15, DerivedCoreProperties.txt) and U+2800 BRAILLE PATTERN BLANK.
+ * U+202A..U+202E, ignorable too, are left out: fr_check_name refuses them
+ * before it asks.
  */
 static bool
 is_invisible(int32_t cp)
@@ -139,7 +141,7 @@ is_invisible(int32_t cp)
 	return cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
 		(cp >= 0x115F && cp <= 0x1160) || (cp >= 0x17B4 && cp <= 0x17B5) ||
 		(cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
-		(cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) ||
+		(cp >= 0x2060 && cp <= 0x206F) ||
 		cp == 0x2800 || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
 		cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF0 && cp <= 0xFFF8) ||
 		(cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
