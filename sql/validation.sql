@@ -9,7 +9,7 @@ SET farmreg.password_opslimit = 1;
 SET farmreg.password_memlimit = '8kB';
 
 INSERT INTO farmreg.usda_farms (usda_uid, name)
-SELECT 'USDA-' || g, 'Farm ' || g FROM generate_series(1, 100) AS g;
+SELECT 'USDA-' || g, 'Farm ' || g FROM generate_series(1, 200) AS g;
 
 -- a registration that the cases below vary one field of
 CREATE TEMP TABLE good (username text, password text, name text, email text, usda_uid text);

@@ -26,7 +26,8 @@
  *	  ("statement: ", "execute <name>: ", "parse", "bind", "duration: ... ms
  *	  statement: ...") with their "parameters: ..." and "prepare: ..."
  *	  details, the node dumps of debug_print_parse/rewritten/plan, the token
- *	  a syntax error quotes, and the bytes an encoding error quotes;
+ *	  a syntax error quotes, the bytes an encoding error quotes, and the
+ *	  value an input function refuses;
  *	- auto_explain's plan text ("duration: ... ms  plan:"), which quotes the
  *	  statement and its literal arguments;
  *	- the data of the JSON parser's "JSON data, line N: ..." context and the
@@ -589,8 +590,9 @@ typedef struct Pattern
 
 /*
  * Primary messages that quote the statement (tcop/postgres.c), the plan
- * (auto_explain), a token of it (parser/scan.l), bytes of it (mbutils.c) or
- * a node tree of it (nodes/print.c, whose detail is the tree).  Matched by
+ * (auto_explain), a token of it (parser/scan.l), bytes of it (mbutils.c),
+ * a value it passes that a type refuses (the input functions), or a node tree
+ * of it (nodes/print.c, whose detail is the tree).  Matched by
  * edata->message_id; the detail of those marked is the statement's too.
  */
 typedef struct StatementMessage
@@ -611,6 +613,7 @@ static const StatementMessage statement_messages[] = {
 	{"%s:", REDACT_NONE, true}, /* parse tree:, plan: ... (debug_print_*) */
 	{"%s at or near \"%s\"", REDACT_LAST, false},
 	{"invalid byte sequence for encoding \"%s\": %s", REDACT_LAST, false},
+	{"invalid input syntax for type %s: \"%s\"", REDACT_LAST, false},
 };
 
 /* The details of the statement messages. */
@@ -698,27 +701,31 @@ replace_part(char **part, Buf *out)
  * ------------------------------------------------------------------------
  */
 
+/* The entry of statement_messages the message is, or NULL. */
+static const StatementMessage *
+statement_message(const ErrorData *edata)
+{
+	if (edata->message_id == NULL)
+		return NULL;
+	for (size_t k = 0; k < lengthof(statement_messages); k++)
+	{
+		if (strcmp(edata->message_id, statement_messages[k].fmt) == 0)
+			return &statement_messages[k];
+	}
+	return NULL;
+}
+
 /* The primary message, when it quotes the statement; the entry, or NULL. */
 static const StatementMessage *
 redact_message(ErrorData *edata)
 {
-	const StatementMessage *m = NULL;
+	const StatementMessage *m = statement_message(edata);
 	Buf			out = {0};
 	Fmt			f;
 	Span		spans[FMT_MAX_GROUPS];
 	const char *forms[2];
 
-	if (edata->message_id == NULL || edata->message == NULL)
-		return NULL;
-	for (size_t k = 0; k < lengthof(statement_messages); k++)
-	{
-		if (strcmp(edata->message_id, statement_messages[k].fmt) == 0)
-		{
-			m = &statement_messages[k];
-			break;
-		}
-	}
-	if (m == NULL || m->how == REDACT_NONE)
+	if (m == NULL || edata->message == NULL || m->how == REDACT_NONE)
 		return m;
 
 	forms[0] = translated(edata->domain, m->fmt);
@@ -1018,6 +1025,9 @@ filter_message(ErrorData *edata)
 		 * Reporting an error about reporting an error: rewrite nothing, drop
 		 * what may quote the statement.  The strings stay in ErrorContext.
 		 */
+		m = statement_message(edata);
+		if (m != NULL && m->how != REDACT_NONE)
+			edata->message = NULL;
 		edata->detail = NULL;
 		edata->detail_log = NULL;
 		edata->context = NULL;
