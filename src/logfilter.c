@@ -87,7 +87,9 @@
 
 /*
  * The functions whose arguments carry a password.  Later versions add their
- * password-bearing functions here, and nowhere else.
+ * password-bearing functions here, and nowhere else.  Text names one when it
+ * contains its name in any case (so register_farm_admin also finds
+ * register_farm_admins; both are listed for the reader).
  */
 static const char *const password_functions[] = {
 	"register_farm_admin",
@@ -112,6 +114,12 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
  * ------------------------------------------------------------------------
  */
 
+static inline unsigned char
+lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
 /* Whether s[0..len) starts with the lower-case word w, ignoring case. */
 static bool
 starts_with_ci(const char *s, size_t len, const char *w)
@@ -120,7 +128,7 @@ starts_with_ci(const char *s, size_t len, const char *w)
 
 	for (i = 0; w[i] != '\0'; i++)
 	{
-		if (i >= len || pg_ascii_tolower((unsigned char) s[i]) != (unsigned char) w[i])
+		if (i >= len || lower((unsigned char) s[i]) != (unsigned char) w[i])
 			return false;
 	}
 	return true;
@@ -130,7 +138,7 @@ starts_with_ci(const char *s, size_t len, const char *w)
 static bool
 function_at(const char *s, size_t len, size_t i)
 {
-	unsigned char c = pg_ascii_tolower((unsigned char) s[i]);
+	unsigned char c = lower((unsigned char) s[i]);
 
 	for (size_t k = 0; k < N_PASSWORD_FUNCTIONS; k++)
 	{
@@ -214,7 +222,7 @@ executes_password_statement(const char *s, size_t len)
 		for (; i < len && is_ident_char((unsigned char) s[i]); i++)
 		{
 			if (n < NAMEDATALEN - 1)
-				name[n++] = (char) pg_ascii_tolower((unsigned char) s[i]);
+				name[n++] = (char) lower((unsigned char) s[i]);
 			else
 				cut = true;
 		}
