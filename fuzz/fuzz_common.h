@@ -295,6 +295,48 @@ fz_is_white_space(int32_t cp)
 }
 
 /*
+ * What a name may not hold (CONTRACT.md, issue 14): controls (C0, DEL, C1,
+ * and the line and paragraph separators) and the bidirectional
+ * embeddings, overrides and isolates.
+ */
+static inline bool
+fz_is_name_forbidden(int32_t cp)
+{
+	return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 ||
+		cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
+		(cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * Invisible on their own: Default_Ignorable_Code_Point, as listed in
+ * Unicode 15's DerivedCoreProperties.txt (27 ranges, 4,174 code points),
+ * and U+2800 BRAILLE PATTERN BLANK.
+ */
+static const int32_t fz_invisible[][2] = {
+	{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160},
+	{0x17B4, 0x17B5}, {0x180B, 0x180D}, {0x180E, 0x180E}, {0x180F, 0x180F},
+	{0x200B, 0x200F}, {0x202A, 0x202E}, {0x2060, 0x2064}, {0x2065, 0x2065},
+	{0x2066, 0x206F}, {0x2800, 0x2800}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
+	{0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3},
+	{0x1D173, 0x1D17A}, {0xE0000, 0xE0000}, {0xE0001, 0xE0001},
+	{0xE0002, 0xE001F}, {0xE0020, 0xE007F}, {0xE0080, 0xE00FF},
+	{0xE0100, 0xE01EF}, {0xE01F0, 0xE0FFF}
+};
+
+#define FZ_N_INVISIBLE (sizeof(fz_invisible) / sizeof(fz_invisible[0]))
+
+static inline bool
+fz_is_invisible(int32_t cp)
+{
+	for (size_t i = 0; i < FZ_N_INVISIBLE; i++)
+	{
+		if (cp >= fz_invisible[i][0] && cp <= fz_invisible[i][1])
+			return true;
+	}
+	return false;
+}
+
+/*
  * Where fr_field_set's trimming (args.c) must leave a value: *start and
  * *len of the value without its leading and trailing White_Space code
  * points, found by decoding the whole input forwards once.

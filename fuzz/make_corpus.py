@@ -67,6 +67,30 @@ UTF8 = {
     "sql-injection": b"x'); DROP TABLE farmreg.users; --",
 }
 
+# Invisible on their own (fr_check_name): Default_Ignorable_Code_Point of
+# Unicode 15 and U+2800; one seed per range end, alone and beside a letter.
+INVISIBLE_RANGES = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]
+
+
+def invisible_seeds():
+    seeds = {}
+    for lo, hi in INVISIBLE_RANGES:
+        for cp in sorted({lo, hi}):
+            seeds["invisible-%04x" % cp] = chr(cp).encode()
+            seeds["invisible-%04x-beside-a-letter" % cp] = ("Q" + chr(cp)).encode()
+        # just outside the range: visible (or another rule's business)
+        for cp in (lo - 1, hi + 1):
+            if not any(a <= cp <= b for a, b in INVISIBLE_RANGES) and not 0xD800 <= cp <= 0xDFFF:
+                seeds["outside-%04x" % cp] = chr(cp).encode()
+    return seeds
+
+
 TARGETS = {
     "username": {
         "good-shortest": b"abc",
@@ -112,6 +136,33 @@ TARGETS = {
         "bad-201-2byte": u("\u00f1" * 201),
         "bad-201-emoji": u("\U0001f33d" * 201),
         "blank-wide-spaces": u("\u3000 \u00a0"),
+        "good-emoji-zwj": u("\U0001f469\u200d\U0001f33e"),
+        "good-soft-hyphen": u("Anne\u00adMarie"),
+        "good-rtl-script": u("\u0645\u0631\u064a\u0645"),
+        "good-direction-mark": u("Maryam \u200f\u0645\u0631\u064a\u0645"),
+        "invalid-bel": b"Ann\x07e",
+        "invalid-newline": b"Ann\ne",
+        "invalid-del": b"Ann\x7fe",
+        "invalid-c1": u("Ann\u009be"),
+        "invalid-line-separator": u("Ann\u2028e"),
+        "invalid-rlo": u("Ann \u202eeiluj"),
+        "invalid-lre": u("\u202aAnne"),
+        "invalid-pdf": u("Anne\u202c"),
+        "invalid-fsi": u("Ann\u2068e\u2069"),
+        "invalid-rli": u("\u2067Anne"),
+        "invalid-only-zwsp": u("\u200b"),
+        "invalid-only-invisible": u("\u200b\u200d\ufeff\u2060"),
+        "invalid-invisible-and-spaces": u("\u200b \u00ad"),
+        "invalid-hangul-fillers": u("\u3164\u3164"),
+        "invalid-tags": u("\U000e0041\U000e0042"),
+        "invalid-variation-selector": u("\ufe0f"),
+        "invalid-braille-blank": u("\u2800"),
+        "invalid-musical-format": u("\U0001d173"),
+        "invalid-shorthand-format": u("\U0001bca0"),
+        "invalid-variation-selector-17": u("\U000e0100"),
+        "invalid-mongolian-fvs4": u("\u180f"),
+        "invalid-200-ending-in-control": b"n" * 199 + b"\x01",
+        "bad-201-zwsp": u("\u200b" * 201),
         "usda-uid": b"USDA-1",
         "usda-uid-injection": b"USDA-1' OR '1'='1",
     },
@@ -272,6 +323,8 @@ def main():
     # apart, so the fuzzer would not find them all by itself
     for c in b'"(),:;<>[\\]':
         TARGETS["email"]["bad-local-special-%02x" % c] = b"a" + bytes([c]) + b"b@example.com"
+    # the name rule's invisible ranges, each end, and their neighbours
+    TARGETS["name"].update(invisible_seeds())
 
     TARGETS["pwformat"] = PWFORMAT
 

@@ -135,3 +135,16 @@ INSERT INTO farmreg.shipped_messages (code, locale, message) VALUES
 INSERT INTO farmreg.messages (code, locale, message)
     SELECT s.code, s.locale, s.message FROM farmreg.shipped_messages AS s
      WHERE s.code IN ('not_a_string', 'try_again_later');
+
+-- ---------------------------------------------------------------------------
+-- name_invalid (issue 14: no spoofing text in names): a name with a control
+-- character, a bidirectional override or isolate, or nothing visible in it.
+-- ---------------------------------------------------------------------------
+INSERT INTO farmreg.shipped_messages (code, locale, message) VALUES
+    ('name_invalid', 'en', 'Your name can only use visible characters: no control characters and no text-direction overrides.'),
+    ('name_invalid', 'es', 'Tu nombre solo puede usar caracteres visibles: sin caracteres de control ni cambios de dirección del texto.');
+INSERT INTO farmreg.messages (code, locale, message)
+    SELECT code, locale, message FROM farmreg.shipped_messages WHERE code = 'name_invalid';
+-- ---------------------------------------------------------------------------
+-- end of name_invalid
+-- ---------------------------------------------------------------------------

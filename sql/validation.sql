@@ -9,7 +9,7 @@ SET farmreg.password_opslimit = 1;
 SET farmreg.password_memlimit = '8kB';
 
 INSERT INTO farmreg.usda_farms (usda_uid, name)
-SELECT 'USDA-' || g, 'Farm ' || g FROM generate_series(1, 100) AS g;
+SELECT 'USDA-' || g, 'Farm ' || g FROM generate_series(1, 200) AS g;
 
 -- a registration that the cases below vary one field of
 CREATE TEMP TABLE good (username text, password text, name text, email text, usda_uid text);
@@ -63,6 +63,30 @@ INSERT INTO cases (field, label, value, expect) VALUES
   ('name',     '1 MB',                repeat('n', 1048576),        'name:name_too_long'),
   ('name',     'mixed scripts and emoji', 'Zoë Ωμέγα 農場 🌽',      ''),
   ('name',     'SQL injection',       $$Robert'); DROP TABLE farmreg.farms;--$$, ''),
+  ('name',     'control character',   E'Ann\x07e',                 'name:name_invalid'),
+  ('name',     'inner newline',       E'Ann\ne',                   'name:name_invalid'),
+  ('name',     'inner tab',           E'Ann\te',                   'name:name_invalid'),
+  ('name',     'DEL',                 E'Ann\x7fe',                 'name:name_invalid'),
+  ('name',     'C1 control',          E'Ann\u009be',               'name:name_invalid'),
+  ('name',     'line separator inside', E'Ann\u2028e',             'name:name_invalid'),
+  ('name',     'right-to-left override', E'Ann \u202Eeiluj',       'name:name_invalid'),
+  ('name',     'left-to-right embedding', E'\u202AAnne',           'name:name_invalid'),
+  ('name',     'pop directional formatting', E'Anne\u202C',        'name:name_invalid'),
+  ('name',     'first strong isolate', E'Ann\u2068e\u2069',        'name:name_invalid'),
+  ('name',     'right-to-left isolate', E'\u2067Anne',             'name:name_invalid'),
+  ('name',     'only a zero-width space', E'\u200B',               'name:name_invalid'),
+  ('name',     'only invisible characters', E'\u200B\u200D\uFEFF\u2060', 'name:name_invalid'),
+  ('name',     'invisible characters and spaces', E'\u200B \u00AD', 'name:name_invalid'),
+  ('name',     'only Hangul fillers', E'\u3164\u3164',             'name:name_invalid'),
+  ('name',     'only tag characters', E'\U000E0041\U000E0042',     'name:name_invalid'),
+  ('name',     'only a variation selector', E'\uFE0F',             'name:name_invalid'),
+  ('name',     'only a braille blank', E'\u2800',                  'name:name_invalid'),
+  ('name',     '201 zero-width spaces (too long first)', repeat(E'\u200B', 201), 'name:name_too_long'),
+  ('name',     '200 characters ending in a control', repeat('n', 199) || E'\x01', 'name:name_invalid'),
+  ('name',     'emoji with zero-width joiners', E'\U0001F469\u200D\U0001F33E', ''),
+  ('name',     'soft hyphen inside', E'Anne\u00ADMarie',           ''),
+  ('name',     'right-to-left script', E'\u0645\u0631\u064A\u0645', ''),
+  ('name',     'direction mark between scripts', E'Maryam \u200F\u0645\u0631\u064A\u0645', ''),
   ('email',    'NULL',                NULL,                        'email:email_blank'),
   ('email',    'empty',               '',                          'email:email_blank'),
   ('email',    'spaces only',         '   ',                       'email:email_blank'),

@@ -67,7 +67,7 @@ static const FrStep *const deregistration_steps[] = {
 };
 
 static FrProgram deregistration = {
-	.name = "deregister_farm_admin",
+	.name = "the deregistration",
 	.inputs = deregistration_inputs,
 	.ninputs = N_INPUTS,
 	.steps = deregistration_steps,

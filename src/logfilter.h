@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * logfilter.h
- *	  The backend's log filter: what farmreg keeps out of the server log.
+ *	  The backend's one log filter: keeps passwords and password hashes
+ *	  given to farmreg out of every message the backend logs.
+ *
+ * What it covers, how, and what stays out of its reach is described at the
+ * top of logfilter.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,12 +14,16 @@
 
 #include "fmgr.h"
 
-/* Installs the filter (emit_log_hook); called by _PG_init. */
+/*
+ * Installs the filter as emit_log_hook, chaining to the hook found there.
+ * Called once, by _PG_init.
+ */
 extern void fr_logfilter_install(void);
 
 /*
- * Calls fn(fcinfo), a password-bearing entry point, with everything logged
- * during the call filtered, and an error it raises re-thrown filtered.
+ * Calls fn(fcinfo), a password-bearing entry point, with every message
+ * logged during the call filtered, and re-throws an error escaping it
+ * without its statement and without its log-only detail.
  */
 extern Datum fr_call_redacted(Datum (*fn) (FunctionCallInfo),
 							  FunctionCallInfo fcinfo);

@@ -108,7 +108,7 @@ static const FrStep rehash_step = {
 static const FrStep *const rehash_steps[] = {&rehash_step};
 
 static FrProgram rehash_program = {
-	.name = "verify_password",
+	.name = "the password upgrade",
 	.inputs = rehash_inputs,
 	.ninputs = RH_NINPUTS,
 	.steps = rehash_steps,

@@ -80,7 +80,7 @@ static const FrStep *const steps_1_1[FR_REG_NSTEPS] = {
 };
 
 static FrProgram registration_1_0 = {
-	.name = "register_farm_admin",
+	.name = "the registration",
 	.inputs = registration_inputs,
 	.ninputs = FR_REG_NINPUTS,
 	.steps = steps_1_0,
@@ -89,7 +89,7 @@ static FrProgram registration_1_0 = {
 };
 
 static FrProgram registration_1_1 = {
-	.name = "register_farm_admin",
+	.name = "the registration",
 	.inputs = registration_inputs,
 	.ninputs = FR_REG_NINPUTS,
 	.steps = steps_1_1,

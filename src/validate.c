@@ -121,6 +121,34 @@ is_control(int32_t cp)
 		cp == 0x2028 || cp == 0x2029;
 }
 
+/* Bidirectional embeddings, overrides and isolates. */
+static bool
+is_bidi_control(int32_t cp)
+{
+	return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * Characters that show nothing by themselves: Default_Ignorable_Code_Point
+ * (Unicode 15, DerivedCoreProperties.txt) and U+2800 BRAILLE PATTERN BLANK.
+ * U+202A..U+202E, ignorable too, are left out: fr_check_name refuses them
+ * before it asks.
+ */
+static bool
+is_invisible(int32_t cp)
+{
+	if (cp < 0x00AD)
+		return false;
+	return cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
+		(cp >= 0x115F && cp <= 0x1160) || (cp >= 0x17B4 && cp <= 0x17B5) ||
+		(cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
+		(cp >= 0x2060 && cp <= 0x206F) ||
+		cp == 0x2800 || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+		cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF0 && cp <= 0xFFF8) ||
+		(cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+		(cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
 /*
  * Length in bytes of the white space ending at s[len - 1]: steps back over
  * continuation bytes to the start of the last sequence and decodes it.
@@ -212,11 +240,26 @@ fr_check_password(const char *s, size_t len)
 const char *
 fr_check_name(const char *s, size_t len)
 {
+	const unsigned char *p = (const unsigned char *) s;
+	bool		visible = false;
+	size_t		i = 0;
+
 	if (len == 0)
 		return FR_CODE_NAME_BLANK;
 	if (len > FR_NAME_MAX && fr_utf8_length(s, len) > FR_NAME_MAX)
 		return FR_CODE_NAME_TOO_LONG;
-	return NULL;
+	/* at most FR_NAME_MAX characters from here on */
+	while (i < len)
+	{
+		int32_t		cp;
+
+		i += utf8_decode(p + i, len - i, &cp);
+		if (cp < 0 || is_control(cp) || is_bidi_control(cp))
+			return FR_CODE_NAME_INVALID;
+		if (!is_space(cp) && !is_invisible(cp))
+			visible = true;
+	}
+	return visible ? NULL : FR_CODE_NAME_INVALID;
 }
 
 /* Characters allowed in the local part: printable ASCII but specials. */

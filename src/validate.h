@@ -43,6 +43,7 @@ extern const char *const fr_field_names[FR_NFIELDS];
 #define FR_CODE_PASSWORD_TOO_LONG		"password_too_long"
 #define FR_CODE_NAME_BLANK				"name_blank"
 #define FR_CODE_NAME_TOO_LONG			"name_too_long"
+#define FR_CODE_NAME_INVALID			"name_invalid"
 #define FR_CODE_EMAIL_BLANK				"email_blank"
 #define FR_CODE_EMAIL_INVALID			"email_invalid"
 #define FR_CODE_EMAIL_ALREADY_CLAIMED	"email_already_claimed"
@@ -84,6 +85,27 @@ extern size_t fr_trim(const char *s, size_t len, size_t *start);
 /* The rules.  Values are trimmed already (but for the password, never trimmed). */
 extern const char *fr_check_username(const char *s, size_t len);
 extern const char *fr_check_password(const char *s, size_t len);
+
+/*
+ * A name: name_blank when empty, name_too_long past FR_NAME_MAX characters,
+ * then name_invalid when it holds
+ *	- a control character: C0 (U+0000..U+001F), DEL, C1 (U+0080..U+009F),
+ *	  or the line and paragraph separators U+2028, U+2029 (a name must not
+ *	  break a line of a log, an email or a page);
+ *	- a bidirectional embedding, override or isolate: U+202A..U+202E,
+ *	  U+2066..U+2069 (they reorder the text that follows them);
+ *	- a byte that is not well-formed UTF-8 (PostgreSQL never passes one);
+ * or when nothing in it is visible: every character is White_Space or one
+ * of the invisible characters, which are Unicode 15's
+ * Default_Ignorable_Code_Point set (U+00AD, U+034F, U+061C, U+115F..U+1160,
+ * U+17B4..U+17B5, U+180B..U+180F, U+200B..U+200F, U+202A..U+202E,
+ * U+2060..U+206F, U+3164, U+FE00..U+FE0F, U+FEFF, U+FFA0, U+FFF0..U+FFF8,
+ * U+1BCA0..U+1BCA3, U+1D173..U+1D17A, U+E0000..U+E0FFF: zero-width spaces
+ * and joiners, direction marks, soft hyphen, variation selectors, Hangul
+ * fillers, tags) and U+2800 BRAILLE PATTERN BLANK.  Invisible characters
+ * beside visible ones (a joiner inside an emoji, a direction mark between
+ * scripts) are fine.
+ */
 extern const char *fr_check_name(const char *s, size_t len);
 extern const char *fr_check_email(const char *s, size_t len);
 extern const char *fr_check_usda_uid(const char *s, size_t len);

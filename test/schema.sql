@@ -16,7 +16,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 
-SELECT plan(103);
+SELECT plan(104);
 
 --
 -- The extension itself (control file: relocatable = false, schema = farmreg).
@@ -191,7 +191,7 @@ $$, $$
 $$, 'farmreg.registration_result has the contract''s attributes in order');
 
 --
--- The message catalog ships en and es copy for every code.  16 tests.
+-- The message catalog ships en and es copy for every code.  17 tests.
 --
 SELECT is(ARRAY(SELECT m.locale FROM farmreg.messages m
                  WHERE m.code = v.code AND m.locale IN ('en', 'es')
@@ -202,7 +202,7 @@ SELECT is(ARRAY(SELECT m.locale FROM farmreg.messages m
   FROM unnest(ARRAY[
     'username_blank', 'username_invalid', 'username_taken',
     'password_too_short', 'password_too_long',
-    'name_blank', 'name_too_long',
+    'name_blank', 'name_too_long', 'name_invalid',
     'email_blank', 'email_invalid', 'email_already_claimed',
     'usda_uid_blank', 'invalid_usda_uid', 'farm_already_claimed',
     'idempotency_key_invalid', 'idempotency_key_reused',

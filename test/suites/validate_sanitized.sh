@@ -2,7 +2,7 @@
 #
 # test/suites/validate_sanitized.sh -- the pure field rules under ASan/UBSan
 #
-# deps: clang libclang-rt-14-dev
+# deps: clang libclang-rt-14-dev unicode-data
 #
 # 1. Builds test/unit/test_validate.c with src/validate.c (no PostgreSQL)
 #    under AddressSanitizer and UndefinedBehaviorSanitizer, -Wall -Wextra

@@ -26,6 +26,11 @@
  *	3. Sweeps: every string of one and two bytes through every rule, and
  *	   every three- and four-byte sequence of the right shape through the
  *	   decoder.
+ *	4. The name rule for every code point, alone and between two letters,
+ *	   against the Default_Ignorable_Code_Point list of the Unicode
+ *	   Character Database (Debian's unicode-data:
+ *	   /usr/share/unicode/DerivedCoreProperties.txt, or the file named by
+ *	   UCD_DERIVED_CORE_PROPERTIES), not against validate.c's own table.
  *
  * Each check prints "ok N - ..." or "not ok N - ..."; the plan "1..N" comes
  * last.  The exit status is 1 when any check failed.
@@ -212,6 +217,34 @@ static const RuleCase rule_cases[] = {
 	CASE(NAME, "mixed scripts and emoji", NULL,
 		 P("Zo\u00eb \u03a9\u03bc\u03ad\u03b3\u03b1 \u8fb2\u5834 \U0001F33D")),
 	CASE(NAME, "SQL injection", NULL, P("Robert'); DROP TABLE farmreg.farms;--")),
+	CASE(NAME, "control character", FR_CODE_NAME_INVALID, P("Ann\x07" "e")),
+	CASE(NAME, "inner newline", FR_CODE_NAME_INVALID, P("Ann\ne")),
+	CASE(NAME, "inner tab", FR_CODE_NAME_INVALID, P("Ann\te")),
+	CASE(NAME, "DEL", FR_CODE_NAME_INVALID, P("Ann\x7f" "e")),
+	CASE(NAME, "C1 control", FR_CODE_NAME_INVALID, P("Ann\xc2\x9b" "e")),
+	CASE(NAME, "line separator inside", FR_CODE_NAME_INVALID, P("Ann\u2028" "e")),
+	CASE(NAME, "right-to-left override", FR_CODE_NAME_INVALID, P("Ann \u202e" "eiluj")),
+	CASE(NAME, "left-to-right embedding", FR_CODE_NAME_INVALID, P("\u202a" "Anne")),
+	CASE(NAME, "pop directional formatting", FR_CODE_NAME_INVALID, P("Anne\u202c")),
+	CASE(NAME, "first strong isolate", FR_CODE_NAME_INVALID, P("Ann\u2068" "e\u2069")),
+	CASE(NAME, "right-to-left isolate", FR_CODE_NAME_INVALID, P("\u2067" "Anne")),
+	CASE(NAME, "only a zero-width space", FR_CODE_NAME_INVALID, P("\u200b")),
+	CASE(NAME, "only invisible characters", FR_CODE_NAME_INVALID,
+		 P("\u200b\u200d\ufeff\u2060")),
+	CASE(NAME, "invisible characters and spaces", FR_CODE_NAME_INVALID, P("\u200b \u00ad")),
+	CASE(NAME, "only Hangul fillers", FR_CODE_NAME_INVALID, P("\u3164\u3164")),
+	CASE(NAME, "only tag characters", FR_CODE_NAME_INVALID, P("\U000E0041\U000E0042")),
+	CASE(NAME, "only a variation selector", FR_CODE_NAME_INVALID, P("\ufe0f")),
+	CASE(NAME, "only a braille blank", FR_CODE_NAME_INVALID, P("\u2800")),
+	CASE(NAME, "201 zero-width spaces (too long first)", FR_CODE_NAME_TOO_LONG,
+		 R("\u200b", 201)),
+	CASE(NAME, "200 characters ending in a control", FR_CODE_NAME_INVALID,
+		 R("n", 199), P("\x01")),
+	CASE(NAME, "emoji with zero-width joiners", NULL, P("\U0001F469\u200d\U0001F33E")),
+	CASE(NAME, "soft hyphen inside", NULL, P("Anne\u00ad" "Marie")),
+	CASE(NAME, "right-to-left script", NULL, P("\u0645\u0631\u064a\u0645")),
+	CASE(NAME, "direction mark between scripts", NULL,
+		 P("Maryam \u200f\u0645\u0631\u064a\u0645")),
 	NULL_CASE(EMAIL, "NULL", FR_CODE_EMAIL_BLANK),
 	CASE(EMAIL, "empty", FR_CODE_EMAIL_BLANK, P("")),
 	CASE(EMAIL, "spaces only", FR_CODE_EMAIL_BLANK, P("   ")),
@@ -286,7 +319,14 @@ static const RuleCase rule_cases[] = {
 	CASE(PASSWORD, "8 NUL bytes", NULL, R("\0", 8)),
 	CASE(NAME, "201 emoji", FR_CODE_NAME_TOO_LONG, R("\U0001F33D", 201)),
 	CASE(NAME, "200 emoji", NULL, R("\U0001F33D", 200)),
-	CASE(NAME, "only a zero-width space (not white space)", NULL, P("\u200b")),
+	CASE(NAME, "only a zero-width space (not white space, but invisible)",
+		 FR_CODE_NAME_INVALID, P("\u200b")),
+	CASE(NAME, "NUL byte inside", FR_CODE_NAME_INVALID, P("Ann\0e")),
+	CASE(NAME, "invalid UTF-8", FR_CODE_NAME_INVALID, P("Ann\xff")),
+	CASE(NAME, "surrogate", FR_CODE_NAME_INVALID, P("Ann\xed\xa0\x80")),
+	CASE(NAME, "NEL inside (trimmed only at the ends)", FR_CODE_NAME_INVALID,
+		 P("Ann\xc2\x85" "e")),
+	CASE(NAME, "zero-width spaces around a letter", NULL, P("\u200bQ\u200b")),
 	CASE(NAME, "all 25 White_Space code points", FR_CODE_NAME_BLANK,
 		 P("\t\n\v\f\r \xc2\x85\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"),
 		 P("\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")),
@@ -607,8 +647,9 @@ sweep_one(const char *s, size_t len)
 				   FR_CODE_USERNAME_BLANK, FR_CODE_USERNAME_INVALID) ||
 		!is_one_of(fr_check_password(s, len),
 				   FR_CODE_PASSWORD_TOO_SHORT, FR_CODE_PASSWORD_TOO_LONG) ||
-		!is_one_of(fr_check_name(s, len),
-				   FR_CODE_NAME_BLANK, FR_CODE_NAME_TOO_LONG) ||
+		!(is_one_of(fr_check_name(s, len),
+					FR_CODE_NAME_BLANK, FR_CODE_NAME_TOO_LONG) ||
+		  same(fr_check_name(s, len), FR_CODE_NAME_INVALID)) ||
 		!is_one_of(fr_check_email(s, len),
 				   FR_CODE_EMAIL_BLANK, FR_CODE_EMAIL_INVALID) ||
 		!is_one_of(fr_check_usda_uid(s, len), FR_CODE_USDA_UID_BLANK, NULL) ||
@@ -710,6 +751,187 @@ test_sweeps(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Part 4: the name rule, code point by code point, against the Unicode
+ * Character Database's Default_Ignorable_Code_Point list
+ * ------------------------------------------------------------------------
+ */
+
+#define UCD_DEFAULT "/usr/share/unicode/DerivedCoreProperties.txt"
+#define N_CODE_POINTS 0x110000
+
+/* Unicode White_Space (PropList.txt). */
+static const int32_t white_space_cps[] = {
+	0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680,
+	0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+	0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000
+};
+
+static bool
+is_white_space_cp(int32_t cp)
+{
+	for (size_t i = 0; i < sizeof(white_space_cps) / sizeof(white_space_cps[0]); i++)
+	{
+		if (white_space_cps[i] == cp)
+			return true;
+	}
+	return false;
+}
+
+/* The code point as UTF-8 into out (4 bytes room); its length. */
+static size_t
+encode_utf8(int32_t cp, char *out)
+{
+	if (cp < 0x80)
+	{
+		out[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800)
+	{
+		out[0] = (char) (0xC0 | (cp >> 6));
+		out[1] = (char) (0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000)
+	{
+		out[0] = (char) (0xE0 | (cp >> 12));
+		out[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char) (0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char) (0xF0 | (cp >> 18));
+	out[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char) (0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * Reads the Default_Ignorable_Code_Point ranges of DerivedCoreProperties.txt
+ * into a table of N_CODE_POINTS flags; NULL when the file cannot be read.
+ */
+static bool *
+read_default_ignorable(const char *path, unsigned long *count)
+{
+	FILE	   *f = fopen(path, "r");
+	bool	   *di;
+	char		line[1024];
+
+	*count = 0;
+	if (f == NULL)
+		return NULL;
+	di = calloc(N_CODE_POINTS, sizeof(bool));
+	if (di == NULL)
+		abort();
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		unsigned long lo;
+		unsigned long hi;
+		char		prop[64];
+
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%lx..%lx ; %63s", &lo, &hi, prop) != 3)
+		{
+			if (sscanf(line, "%lx ; %63s", &lo, prop) != 2)
+				continue;
+			hi = lo;
+		}
+		if (strcmp(prop, "Default_Ignorable_Code_Point") != 0 ||
+			hi >= N_CODE_POINTS || lo > hi)
+			continue;
+		for (unsigned long cp = lo; cp <= hi; cp++)
+		{
+			di[cp] = true;
+			(*count)++;
+		}
+	}
+	fclose(f);
+	return di;
+}
+
+static void
+test_name_code_points(void)
+{
+	const char *path = getenv("UCD_DERIVED_CORE_PROPERTIES");
+	unsigned long ndi;
+	bool	   *di;
+	unsigned long wrong_alone = 0;
+	unsigned long wrong_inside = 0;
+	unsigned long invisible = 0;
+	char	   *buf = malloc(6);
+
+	if (buf == NULL)
+		abort();
+	if (path == NULL || path[0] == '\0')
+		path = UCD_DEFAULT;
+	di = read_default_ignorable(path, &ndi);
+	if (!check(di != NULL && ndi > 0,
+			   "the Unicode Character Database lists Default_Ignorable_Code_Point (%s)", path))
+	{
+		diag("install Debian's unicode-data, or point UCD_DERIVED_CORE_PROPERTIES at the file");
+		free(di);
+		free(buf);
+		return;
+	}
+	diag("%lu Default_Ignorable_Code_Point code points", ndi);
+
+	for (int32_t cp = 0; cp < N_CODE_POINTS; cp++)
+	{
+		bool		control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+			cp == 0x2028 || cp == 0x2029;
+		bool		bidi = (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+		bool		hidden = di[cp] || cp == 0x2800;
+		const char *expect;
+		const char *got;
+		size_t		n;
+		size_t		start;
+		size_t		len;
+
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;			/* not encodable */
+
+		/* alone, trimmed as args.c trims it */
+		n = encode_utf8(cp, buf);
+		len = fr_trim(buf, n, &start);
+		if (is_white_space_cp(cp))
+			expect = FR_CODE_NAME_BLANK;
+		else if (control || bidi || hidden)
+			expect = FR_CODE_NAME_INVALID;
+		else
+			expect = NULL;
+		invisible += hidden;
+		got = fr_check_name(buf + start, len);
+		if (!same(got, expect))
+		{
+			if (wrong_alone < 5)
+				diag("U+%04X alone: got %s, expected %s", (unsigned) cp, show(got), show(expect));
+			wrong_alone++;
+		}
+
+		/* between two letters: only controls and bidi controls are refused */
+		buf[0] = 'a';
+		n = 1 + encode_utf8(cp, buf + 1);
+		buf[n++] = 'b';
+		expect = (control || bidi) ? FR_CODE_NAME_INVALID : NULL;
+		got = fr_check_name(buf, n);
+		if (!same(got, expect))
+		{
+			if (wrong_inside < 5)
+				diag("U+%04X inside: got %s, expected %s", (unsigned) cp, show(got), show(expect));
+			wrong_inside++;
+		}
+	}
+	check(wrong_alone == 0,
+		  "every code point alone as a name: blank if White_Space, invalid if a control, "
+		  "a bidi control or invisible (%lu), else accepted", invisible);
+	check(wrong_inside == 0,
+		  "every code point between two letters: invalid only if a control or a bidi control");
+	free(di);
+	free(buf);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------
  */
@@ -735,6 +957,7 @@ main(void)
 	test_length();
 	test_trim();
 	test_sweeps();
+	test_name_code_points();
 
 	printf("1..%d\n", tests_run);
 	if (tests_failed > 0)
