@@ -197,17 +197,16 @@ settle(Writer *w, FrRegRequest *req)
 	if (rule == NULL)
 	{
 		/*
-		 * The full error goes to the log, with the step.  Not its detail for
-		 * integrity violations: "Failing row contains (...)" would quote the
-		 * password hash.
+		 * The full error goes to the log, with the step.  The log filter
+		 * (logfilter.c) covers it: the row values of a "Failing row
+		 * contains (...)" detail, which would quote the password hash, are
+		 * redacted.
 		 */
 		ereport(LOG,
 				(errcode(error->sqlerrcode),
 				 errmsg("farmreg: registration failed in step \"%s\": %s",
 						step, error->message),
-				 error->detail && ERRCODE_TO_CATEGORY(error->sqlerrcode) !=
-				 ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ?
-				 errdetail_internal("%s", error->detail) : 0,
+				 error->detail ? errdetail_internal("%s", error->detail) : 0,
 				 error->hint ? errhint("%s", error->hint) : 0,
 				 error->context ? errcontext("%s", error->context) : 0,
 				 errhidestmt(true)));

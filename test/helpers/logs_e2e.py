@@ -201,7 +201,8 @@ def payload_for(fn, req, password):
         return req(password)
     if fn == "register_farm_admins":
         return [req(password), req(password + "-b")]
-    return ("nobody-at-all", password)
+    # a wrong password for the user whose hash has the slow costs (logs.sh)
+    return ("logs_slow_login", password)
 
 
 def batch_markers(fn, password):

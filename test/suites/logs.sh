@@ -41,6 +41,9 @@ if ! "$PY" -c 'import psycopg' 2>/dev/null; then
     exit 0
 fi
 DRIVER=$ROOT/test/helpers/logs_e2e.py
+# the slow hash (as logs_e2e.py reads them)
+SLOW_OPS=${LOGS_SLOW_OPSLIMIT:-3}
+SLOW_MEM=${LOGS_SLOW_MEMLIMIT:-128MB}
 
 DIR=$(ops_scratch logs)
 # shellcheck disable=SC2317  # called by the exit hook
@@ -93,6 +96,17 @@ ALTER TABLE farmreg.users ADD CONSTRAINT users_name_length CHECK (length(name) <
 CREATE TABLE public.logs_lockrow (id integer PRIMARY KEY);
 INSERT INTO public.logs_lockrow SELECT generate_series(1, 20000);
 CREATE TABLE public.logs_control (v text CHECK (length(v) < 3));
+SQL
+    # A user whose stored hash has the slow costs: a wrong password for it
+    # costs the slow hash (an unknown login costs what some stored user's
+    # hash costs, so it would be as cheap as the cheap users'). The library
+    # is loaded first, so its filter covers the registration.
+    q "$db" >/dev/null <<SQL
+LOAD 'farmreg';
+SET farmreg.password_opslimit = $SLOW_OPS;
+SET farmreg.password_memlimit = '$SLOW_MEM';
+SELECT ok FROM farmreg.register_farm_admin('logs_slow_login', 'pw-SECRET-logs-slow-login',
+       'Slow Login', 'slow-login@logs.example', 'L-20000');
 SQL
 }
 
