@@ -148,3 +148,59 @@ INSERT INTO farmreg.messages (code, locale, message)
 -- ---------------------------------------------------------------------------
 -- end of name_invalid
 -- ---------------------------------------------------------------------------
+
+--
+-- Imported password hashes: a batch element may bring a legacy system's hash
+-- instead of a password (argon2id, argon2i, bcrypt, sha512-crypt, Django's
+-- pbkdf2_sha256).  The C code checks the whole format and its cost bounds
+-- (src/pwformat.c); the table keeps refusing anything that is not a hash of
+-- one of these formats.  verify_password re-hashes them to argon2id at the
+-- next successful login.
+--
+ALTER TABLE farmreg.users DROP CONSTRAINT users_password_hash_check;
+ALTER TABLE farmreg.users ADD CONSTRAINT users_password_hash_check CHECK (
+    pg_catalog.starts_with(password_hash, '$argon2id$')
+    OR pg_catalog.starts_with(password_hash, '$argon2i$')
+    OR pg_catalog.starts_with(password_hash, '$2a$')
+    OR pg_catalog.starts_with(password_hash, '$2b$')
+    OR pg_catalog.starts_with(password_hash, '$2y$')
+    OR pg_catalog.starts_with(password_hash, '$6$')
+    OR pg_catalog.starts_with(password_hash, 'pbkdf2_sha256$'));
+
+INSERT INTO farmreg.shipped_messages (code, locale, message) VALUES
+    ('password_hash_invalid', 'en',
+     'This password hash cannot be imported. Give a password or a password_hash, not both; '
+     'a hash must be a well-formed argon2id or argon2i, bcrypt ($2a$, $2b$, $2y$, cost 4 to 31), '
+     'sha512-crypt ($6$, 1,000 to 1,000,000 rounds) or Django pbkdf2_sha256 (1 to 5,000,000 '
+     'iterations) hash.'),
+    ('password_hash_invalid', 'es',
+     'Este hash de contraseña no se puede importar. Indica una contraseña o un password_hash, '
+     'no ambos; el hash debe ser un argon2id o argon2i, bcrypt ($2a$, $2b$, $2y$, coste de 4 a 31), '
+     'sha512-crypt ($6$, de 1.000 a 1.000.000 rondas) o pbkdf2_sha256 de Django (de 1 a 5.000.000 '
+     'iteraciones) bien formado.');
+INSERT INTO farmreg.messages (code, locale, message)
+    SELECT s.code, s.locale, s.message FROM farmreg.shipped_messages AS s
+     WHERE s.code = 'password_hash_invalid';
+
+-- What a stored hash is, and whether the next login upgrades it; and how
+-- many users are on each format (for operators: how far a migration's
+-- upgrade at login has come).
+CREATE FUNCTION farmreg.password_hash_info(hash text, OUT format text,
+                                           OUT rehash_at_next_login boolean)
+AS 'MODULE_PATHNAME', 'farmreg_password_hash_info'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION farmreg.password_hash_info(text) IS
+    'the format of a stored password hash, and whether the next successful login re-hashes it to argon2id at the current costs';
+
+CREATE VIEW farmreg.password_hash_formats AS
+SELECT i.format, i.rehash_at_next_login, pg_catalog.count(*) AS users
+  FROM farmreg.users AS u,
+       LATERAL farmreg.password_hash_info(u.password_hash) AS i
+ GROUP BY i.format, i.rehash_at_next_login;
+
+COMMENT ON VIEW farmreg.password_hash_formats IS
+    'users by password hash format: rehash_at_next_login counts those not yet argon2id at the current costs';
+
+REVOKE ALL ON farmreg.password_hash_formats FROM PUBLIC;

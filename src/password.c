@@ -16,7 +16,10 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 
 #include "hashbudget.h"
 #include "password.h"
@@ -58,19 +61,26 @@ fr_password_hash(const char *password, size_t len, char out[FR_HASH_STRBYTES])
 
 /* A well-formed argon2id string at the configured costs that nothing matches. */
 static void
-current_decoy(char out[FR_HASH_STRBYTES])
+current_decoy(char out[FR_HASH_MAX_LEN + 1])
 {
-	snprintf(out, FR_HASH_STRBYTES, "$argon2id$v=19$m=%d,t=%d,p=1$%s$%s",
-			 farmreg_password_memlimit_kb, farmreg_password_opslimit,
-			 "AAAAAAAAAAAAAAAAAAAAAA",
-			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	FrHashParams params = {
+		.format = FR_HASH_ARGON2ID,
+		.cost = (uint32_t) farmreg_password_opslimit,
+		.memory_kib = (uint32_t) farmreg_password_memlimit_kb,
+		.lanes = 1,
+		.salt_len = crypto_pwhash_argon2id_SALTBYTES,
+		.digest_len = 32,
+	};
+
+	if (fr_hash_decoy(&params, out, FR_HASH_MAX_LEN + 1) == 0)
+		elog(ERROR, "could not make a decoy hash at the configured costs");
 }
 
 bool
 fr_password_verify(const char *hash, const char *decoy, const char *password,
 				   size_t len)
 {
-	char		fallback[FR_HASH_STRBYTES];
+	char		fallback[FR_HASH_MAX_LEN + 1];
 	const char *check = hash;
 	int			rc;
 
@@ -105,4 +115,32 @@ fr_password_needs_rehash(const char *hash)
 	return fr_hash_needs_rehash(hash, strlen(hash),
 								(unsigned long long) farmreg_password_opslimit,
 								(size_t) farmreg_password_memlimit_kb * 1024);
+}
+
+/*
+ * password_hash_info(hash, OUT format, OUT rehash_at_next_login): what a
+ * stored hash is, and whether the next successful login replaces it (not
+ * argon2id at this session's farmreg.password_* costs).  Reads nothing but
+ * its argument and reveals nothing a hash does not say about itself.
+ */
+PG_FUNCTION_INFO_V1(farmreg_password_hash_info);
+
+Datum
+farmreg_password_hash_info(PG_FUNCTION_ARGS)
+{
+	text	   *hash = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(hash);
+	size_t		len = VARSIZE_ANY_EXHDR(hash);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = CStringGetTextDatum(fr_hash_format_name(fr_hash_check(s, len, NULL)));
+	values[1] = BoolGetDatum(fr_hash_needs_rehash(s, len,
+												  (unsigned long long) farmreg_password_opslimit,
+												  (size_t) farmreg_password_memlimit_kb * 1024));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
 }
