@@ -27,7 +27,7 @@ REGRESS      = register validation catalog idempotency failures passwords securi
 # pg_isolation_regress specs (specs/NAME.spec against expected/NAME.out), run by
 # make installcheck after REGRESS: concurrent registrations that collide
 ISOLATION    = race_unique race_idempotency race_snapshot race_batch outbox_order outbox_ack outbox_poll \
-               outbox_poll_lock subxids
+               outbox_poll_lock subxids login_upgrade
 
 PG_CPPFLAGS  = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare

@@ -8,7 +8,12 @@
 # verify_password and error_message work, and register_farm_admin raises
 # SQLSTATE 25006 (read-only transaction) -- a plain error the application
 # sees, never an internal_error result.  The same holds in a READ ONLY
-# transaction on the primary.  The standby is stopped and removed at the end.
+# transaction on the primary.  A user imported with a legacy password hash
+# (sha512-crypt, made by mkpasswd) logs in on the standby, which only
+# verifies: the hash is re-hashed at a login on the primary, never there.
+# The standby is stopped and removed at the end.
+#
+# deps: whois
 #
 # Passwords and the server log: PostgreSQL writes the statement of a failed
 # query to the log (log_min_error_statement = error), and these calls fail.
@@ -129,6 +134,14 @@ out=$(ops_register "$DB" stby_bob pw-SECRET-standby-bob key-standby-bob STBY-2)
 BOB=$(cut -d'|' -f2 <<<"$out")
 [[ ${out%%|*} == t ]] || not_ok "register stby_bob on the primary ($out)"
 qv "$DB" "UPDATE farmreg.messages SET message = 'Standby-visible edit.' WHERE code = 'email_blank' AND locale = 'en'" >/dev/null
+LEGACY_HASH=$(mkpasswd -m sha512crypt pw-SECRET-standby-legacy)
+LEGACY=$(q "$DB" -v h="$LEGACY_HASH" <<'SQL'
+SELECT user_id FROM farmreg.register_farm_admins(jsonb_build_array(jsonb_build_object(
+         'username', 'stby_legacy', 'password_hash', :'h', 'name', 'Legacy',
+         'email', 'stby_legacy@example.com', 'usda_uid', 'STBY-7'))) WHERE ok;
+SQL
+)
+[[ -n $LEGACY ]] || not_ok "import stby_legacy with a sha512-crypt hash on the primary"
 LSN=$(qv "$DB" "SELECT pg_current_wal_lsn()")
 replayed=0
 for ((i = 0; i < 300; i++)); do
@@ -158,6 +171,14 @@ got=$(qs -v pw=pw-SECRET-standby-bob <<<"SELECT concat_ws(',', farmreg.verify_pa
 is "$got" "$BOB,$BOB,null,null" "verify_password works on the standby (username, email, wrong password, unknown login)"
 is "$(qs -v pw=pw-SECRET-standby-alice <<<"SELECT farmreg.verify_password('stby_alice', :'pw')")" "$ALICE" \
    "verify_password works for a user from the base backup"
+is "$(qs -v pw=pw-SECRET-standby-legacy <<<"SELECT farmreg.verify_password('stby_legacy', :'pw')")" "$LEGACY" \
+   "a user imported with a sha512-crypt hash logs in on the standby"
+is "$(qv "$DB" "SELECT password_hash = '$LEGACY_HASH' FROM farmreg.users WHERE id = ${LEGACY:-0}")" t \
+   "the standby only verified: the imported hash is unchanged"
+is "$(q "$DB" -v pw=pw-SECRET-standby-legacy <<<"SELECT farmreg.verify_password('stby_legacy', :'pw')")" "$LEGACY" \
+   "the same login on the primary ..."
+is "$(qv "$DB" "SELECT (farmreg.password_hash_info(password_hash)).format FROM farmreg.users WHERE id = ${LEGACY:-0}")" argon2id \
+   "... re-hashes it to argon2id"
 is "$(qs -c "SELECT farmreg.error_message('email_blank') || ' / ' || farmreg.error_message('username_taken', 'es-MX')")" \
    "Standby-visible edit. / $(qv "$DB" "SELECT message FROM farmreg.messages WHERE code = 'username_taken' AND locale = 'es'")" \
    "error_message works on the standby, with the replayed copy edit and the es fallback"
