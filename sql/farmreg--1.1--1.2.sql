@@ -203,4 +203,7 @@ SELECT i.format, i.rehash_at_next_login, pg_catalog.count(*) AS users
 COMMENT ON VIEW farmreg.password_hash_formats IS
     'users by password hash format: rehash_at_next_login counts those not yet argon2id at the current costs';
 
+-- for operators: GRANT SELECT ON the view and EXECUTE ON the function (a
+-- view calls functions with its user's privileges)
 REVOKE ALL ON farmreg.password_hash_formats FROM PUBLIC;
+REVOKE ALL ON FUNCTION farmreg.password_hash_info(text) FROM PUBLIC;
