@@ -4,7 +4,7 @@
 -- Written the way a skilled PL/pgSQL author would, and given farmreg's own
 -- performance choices wherever they are available to PL/pgSQL, so the
 -- comparison is with the strongest reasonable peer, not a straw man:
---   - the same field rules (CONTRACT.md), every error collected;
+--   - the same field rules (the README's field table), every error collected;
 --   - ONE lookup query for everything the database knows (as farmreg does),
 --     plans cached by PL/pgSQL for the session;
 --   - the password hashed only after validation, with the same argon2id call

@@ -10,7 +10,7 @@
  *	- the rule is deterministic (same answer twice, and for a copy of the
  *	  input at another address) and leaves its input alone;
  *	- the answer agrees with a reference verdict computed here, written from
- *	  CONTRACT.md and the Unicode standard rather than from validate.c, so
+ *	  the README's field table and the Unicode standard rather than from validate.c, so
  *	  that a mistake is unlikely to be shared by both;
  *	- a value the rule accepts satisfies the contract's limits when they are
  *	  re-checked independently.
@@ -295,7 +295,7 @@ fz_is_white_space(int32_t cp)
 }
 
 /*
- * What a name may not hold (CONTRACT.md, issue 14): controls (C0, DEL, C1,
+ * What a name may not hold (the README's field table): controls (C0, DEL, C1,
  * and the line and paragraph separators) and the bidirectional
  * embeddings, overrides and isolates.
  */

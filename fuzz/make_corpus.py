@@ -3,7 +3,7 @@
 # fuzz/make_corpus.py -- write the seed corpus of every fuzz target
 #
 # Writes fuzz/corpus/TARGET/NAME, one small file per seed: the good and bad
-# examples of CONTRACT.md, the edges of every length limit, and UTF-8 that
+# examples of the README's field table, the edges of every length limit, and UTF-8 that
 # is hostile to a decoder (stray, overlong, surrogate, truncated, beyond
 # U+10FFFF), NUL bytes, every White_Space code point, and emoji.  The seeds
 # only give libFuzzer a head start: the corpus it grows while running stays

@@ -1,5 +1,5 @@
 -- test/schema.sql -- pgTAP: the tables, indexes, constraint names, result type,
--- message catalog and extension properties that CONTRACT.md promises.
+-- message catalog and extension properties that the README documents.
 --
 -- Run with: pg_prove -d farmreg_tap test/*.sql
 -- (in a database where CREATE EXTENSION pgtap; CREATE EXTENSION farmreg; ran

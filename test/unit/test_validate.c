@@ -14,7 +14,7 @@
  *
  *	1. The hostile-input table of sql/validation.sql, case for case (same
  *	   labels), plus byte-level cases SQL cannot express (invalid UTF-8, NUL
- *	   bytes).  A value goes through what fr_field_set (args.c) does with
+ *	   bytes).  A value goes through what fr_field_set (fields.c) does with
  *	   an argument before the rule sees it: SQL NULL becomes "" (the blank
  *	   value), and every field but the password is trimmed.  Cases whose
  *	   SQL answer comes from the database (taken, claimed, unknown farm)
@@ -151,7 +151,7 @@ build(const Piece *pieces)
 }
 
 /* ------------------------------------------------------------------------
- * Part 1: the rules, after what args.c does to an argument
+ * Part 1: the rules, after what fields.c does to an argument
  * ------------------------------------------------------------------------
  */
 
@@ -891,7 +891,7 @@ test_name_code_points(void)
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			continue;			/* not encodable */
 
-		/* alone, trimmed as args.c trims it */
+		/* alone, trimmed as fields.c trims it */
 		n = encode_utf8(cp, buf);
 		len = fr_trim(buf, n, &start);
 		if (is_white_space_cp(cp))
