@@ -58,48 +58,7 @@
 #include <sodium.h>
 
 #include "pwformat.h"
-
-/* ------------------------------------------------------------------------
- * TAP
- * ------------------------------------------------------------------------
- */
-
-static int	tests_run = 0;
-static int	tests_failed = 0;
-
-static bool check(bool passed, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
-static void diag(const char *fmt,...) __attribute__((format(printf, 1, 2)));
-
-/* Reports one check; fmt describes it. */
-static bool
-check(bool passed, const char *fmt,...)
-{
-	va_list		ap;
-
-	tests_run++;
-	if (!passed)
-		tests_failed++;
-	printf("%s %d - ", passed ? "ok" : "not ok", tests_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return passed;
-}
-
-/* A diagnostic line, shown under a failed check. */
-static void
-diag(const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "tap.h"
 
 static void *
 xmalloc(size_t n)
