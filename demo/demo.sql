@@ -87,6 +87,20 @@ SELECT * FROM pg_temp.show(farmreg.register_farm_admin(
     'tom.b', 'another long password', 'Tom B.', 'tom@example.com', 'USDA-10003'));
 
 \echo
+\echo '== 9. A migration brings password hashes, not passwords: imported as they are, upgraded at the first login =='
+-- (a bcrypt hash as a Rails/Devise app stores it, made by python3-bcrypt)
+SELECT ordinal, ok, user_id, error_code FROM farmreg.register_farm_admins($$[
+  {"username": "ada.legacy", "name": "Ada Legacy", "email": "ada@oldfarm.example", "usda_uid": "USDA-10005",
+   "password_hash": "$2a$10$Gg2OtIN.HJ4WKebPoK5yhe3XWM9BCh/DRTI8h7WB6LUYGrtN4vu7W", "idempotency_key": "legacy-17"},
+  {"username": "bad.legacy", "name": "Bad Legacy", "email": "bad@oldfarm.example", "usda_uid": "USDA-10006",
+   "password_hash": "$2a$03$too-cheap-and-truncated"}
+]$$);
+SELECT * FROM farmreg.password_hash_formats ORDER BY format;
+\echo '   ... Ada logs in with her old password; her hash becomes argon2id:'
+SELECT farmreg.verify_password('ada.legacy', 'rails era password') AS user_id;
+SELECT * FROM farmreg.password_hash_formats ORDER BY format;
+
+\echo
 \echo '== What is in the database now =='
 SELECT (SELECT count(*) FROM farmreg.users) AS users,
        (SELECT count(*) FROM farmreg.farms) AS farms,
