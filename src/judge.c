@@ -144,10 +144,9 @@ check_fields(FrRegRequest *req)
 	}
 	else if (codes[FR_FIELD_PASSWORD_HASH] == NULL)
 	{
-		const char *reason;
-
+		/* both, or a hash farmreg cannot use */
 		if (!f[FR_FIELD_PASSWORD].is_null || f[FR_FIELD_PASSWORD].not_string ||
-			fr_hash_check(hash->utf8, hash->len, &reason) == FR_HASH_INVALID)
+			fr_hash_check(hash->utf8, hash->len, NULL) == FR_HASH_INVALID)
 			codes[FR_FIELD_PASSWORD_HASH] = FR_CODE_PASSWORD_HASH_INVALID;
 	}
 
@@ -174,13 +173,17 @@ static void
 read_key(FrRegRequest *req, FrProbe *p, AttrNumber *att)
 {
 	bool		isnull;
-	bytea	   *stored;
+	Datum		stored = fr_probe_get(p, att[0], &isnull);
 
-	stored = DatumGetByteaPP(fr_probe_get(p, att[0], &isnull));
 	req->key_found = true;
-	req->key_matches = !isnull &&
-		VARSIZE_ANY_EXHDR(stored) == FR_DIGEST_BYTES &&
-		memcmp(VARDATA_ANY(stored), req->digest, FR_DIGEST_BYTES) == 0;
+	req->key_matches = false;
+	if (!isnull)
+	{
+		bytea	   *digest = DatumGetByteaPP(stored);
+
+		req->key_matches = VARSIZE_ANY_EXHDR(digest) == FR_DIGEST_BYTES &&
+			memcmp(VARDATA_ANY(digest), req->digest, FR_DIGEST_BYTES) == 0;
+	}
 	for (int i = 0; i < 3; i++)
 		req->key_ids[i] = DatumGetInt64(fr_probe_get(p, att[1 + i], &isnull));
 }

@@ -68,7 +68,8 @@ farmreg_notify_events(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("farmreg.notify_events() must be called as an AFTER INSERT ... FOR EACH STATEMENT trigger")));
+				 errmsg("trigger function \"%s\" must be fired AFTER INSERT FOR EACH STATEMENT",
+						"farmreg.notify_events")));
 
 	fr_wakeup_after_commit();
 	return PointerGetDatum(NULL);
