@@ -334,6 +334,9 @@ cluster_start() {
         printf 'max_connections = 50\n'
         printf 'shared_buffers = 128MB\n'
         printf 'max_prepared_transactions = 10\n'
+        # every database a suite registers in runs a farmreg wakeup worker
+        # for up to a minute after its last event; keep slots to spare
+        printf 'max_worker_processes = 32\n'
         printf 'logging_collector = off\n'
         for setting in "$@"; do
             printf '%s\n' "$setting"
