@@ -213,9 +213,10 @@ script_suites() {
 }
 
 # suite_deps NAME: Debian packages a scripted suite declares on a line
-# "# deps: pkg pkg ..." in its first 20 lines.
+# "# deps: pkg pkg ..." in its header comment (the lines before its first
+# line that is not a comment).
 suite_deps() {
-    head -n 20 "test/suites/$1.sh" | sed -n 's/^#[[:space:]]*deps:[[:space:]]*//p'
+    sed -n '/^[^#]/q; s/^#[[:space:]]*deps:[[:space:]]*//p' "test/suites/$1.sh"
 }
 
 # ---------------------------------------------------------------------------
