@@ -19,7 +19,9 @@ size; then, for SECONDS:
                        hash_password; anything else is a failure;
   1 session            SELECT 1 every 50 ms: is the database still there for
                        everyone else?
-  the sampler          every 10 ms, the anonymous memory of every hashing
+  a lock sampler       every 10 ms, how many of the budget's places are held
+                       (pg_locks): how busy the budget keeps the hashing;
+  the memory sampler   every 10 ms, the anonymous memory of every hashing
                        backend (/proc/PID/statm: resident minus shared): the
                        sum of what they hold above their usual size, against
                        budget x memlimit, and how many hold more than half a
@@ -184,6 +186,23 @@ def main():
             ping_lat.append((time.monotonic() - t0) * 1000)
             time.sleep(max(0.0, 0.05 - (time.monotonic() - t0)))
 
+    slots = {"samples": 0, "held": 0, "full": 0}
+
+    def slot_loop():
+        """how busy the budget is: its places held (pg_locks: farmreg's user
+        locks, classid 1718773095, objid 2000 + place), every 10 ms"""
+        c = connect(db)
+        while time.monotonic() < stop:
+            (held,) = c.execute(
+                "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'userlock'"
+                " AND classid = 1718773095 AND objid >= 2000 AND objid < 2000 + %s AND granted",
+                (budget,)).fetchone()
+            slots["samples"] += 1
+            slots["held"] += held
+            slots["full"] += held >= budget
+            time.sleep(0.01)
+        c.close()
+
     mem = {"samples": 0, "peak_excess_kb": 0, "peak_top_kb": 0, "peak_rest_kb": 0,
            "max_hashers": 0}
 
@@ -202,7 +221,8 @@ def main():
 
     threads = [threading.Thread(target=login_loop, args=(c,)) for c in logins]
     threads += [threading.Thread(target=register_loop, args=(c,)) for c in regs]
-    threads += [threading.Thread(target=ping_loop), threading.Thread(target=mem_loop)]
+    threads += [threading.Thread(target=ping_loop), threading.Thread(target=mem_loop),
+                threading.Thread(target=slot_loop)]
     t_start = time.monotonic()
     for t in threads:
         t.start()
@@ -243,6 +263,9 @@ def main():
         "ping_p50_ms": f"{percentile(ping_lat, 50):.2f}",
         "ping_p99_ms": f"{percentile(ping_lat, 99):.2f}",
         "ping_max_ms": f"{max(ping_lat, default=float('nan')):.2f}",
+        "slot_samples": slots["samples"],
+        "slots_busy_pct": f"{100 * slots['held'] / max(1, slots['samples'] * budget):.1f}",
+        "hashes_per_s": f"{(counts['login_null'] + counts['reg_ok']) / elapsed:.1f}",
         "mem_samples": mem["samples"],
         "mem_peak_excess_kb": mem["peak_excess_kb"],
         "mem_peak_top_kb": mem["peak_top_kb"],

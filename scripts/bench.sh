@@ -138,6 +138,9 @@ PY=/usr/bin/python3     # Debian's, which sees python3-psycopg and python3-bcryp
 VARIANTS=(farmreg plpgsql_simple plpgsql client_tx floor)
 # the commit runs: farmreg as it is, without wakeups, and as 1.1 (NOTIFY per commit)
 COMMIT_VARIANTS=(farmreg farmreg_nowake farmreg_notify11)
+# the instruction counts: the main variants, and the floor with farmreg's
+# outbox event (a reference: how much of farmreg's count the event is)
+CG_VARIANTS=("${VARIANTS[@]}" floor_events)
 # the cheap hashing costs every main variant pays (libsodium's minimums)
 CHEAP_OPS=1
 CHEAP_MEM_KB=8
@@ -818,7 +821,7 @@ measure_instructions() {
         chown postgres: "$cg"
     fi
     server_stop
-    for v in "${VARIANTS[@]}"; do
+    for v in "${CG_VARIANTS[@]}"; do
         for count in "$warm" "$((warm + n))"; do
             singleuser_statements "$v" "$count" >"$cg/$v.$count.sql"
             singleuser_reset "$cg"
@@ -912,7 +915,7 @@ report() {
         -v rtt_us="$BENCH_RTT_US" -v netem_delay_us="${NETEM_DELAY_US:-}" \
         -v batch_size="$BENCH_BATCH" -v strace_n="$BENCH_STRACE_N" \
         -v commit_clients="$BENCH_COMMIT_CLIENTS" -v commit_seconds="$BENCH_COMMIT_SECONDS" \
-        -v storm_seconds="$BENCH_STORM_SECONDS" \
+        -v storm_seconds="$BENCH_STORM_SECONDS" -v phase_times="$PHASE_TIMES" \
         -v commit="$(git -C "$FARMREG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         -v started="$BENCH_STARTED" -v load_start="$LOAD_START" -v load_end="$(cut -d' ' -f1-3 /proc/loadavg)" \
         -f bench/report.sql >"$OUT/results.md"
@@ -967,14 +970,17 @@ init_results() {
 }
 
 main() {
-    local phase
+    local phase t0
     BENCH_STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     BATCH_NOTE="not run (BENCH_PHASES)"
+    t0=$SECONDS
     setup
     init_results
+    PHASE_TIMES="setup $((SECONDS - t0)) s"
     for phase in hash main netem batch syscalls commit storm default legacy instructions soak; do
         has_phase "$phase" || continue
+        t0=$SECONDS
         case $phase in
             hash) measure_hash ;;
             main) measure_main ;;
@@ -988,6 +994,8 @@ main() {
             instructions) measure_instructions ;;
             soak) measure_soak ;;
         esac
+        PHASE_TIMES+=", $phase $((SECONDS - t0)) s"
+        log "($phase took $((SECONDS - t0)) s)"
     done
     report
     cluster_stop
