@@ -454,10 +454,12 @@ SELECT format('| %s | %s | %s | %s | %s | %s | %s |', c.sync, c.clients,
 \echo
 SELECT CASE WHEN NOT EXISTS (SELECT FROM results.netem) THEN 'Not run.'
             ELSE format('pgbench connects over TCP to bench/netdelay, a loopback proxy that passes each direction''s '
-                        'bytes on %s µs after they arrived (calibrated before the runs so that a SELECT 1 takes '
-                        '%s µs longer through it than straight to the server; measured again every round, the '
-                        'median is below). The unix-socket figures are the main runs'' at the same settings.',
-                        :'netem_delay_us', :rtt_us) END;
+                        'bytes on after a delay (%s–%s µs, calibrated at the start of every round so that a SELECT 1 '
+                        'takes %s µs longer through it than straight to the server over TCP, and measured again '
+                        'after the round: the median of those is below). The unix-socket figures are the main '
+                        'runs'' at the same settings.',
+                        (SELECT min(delay_us) FROM results.netem), (SELECT max(delay_us) FROM results.netem),
+                        :rtt_us) END;
 \echo
 \echo '| | farmreg | client-side tx | farmreg ÷ client tx |'
 \echo '|---|--:|--:|--:|'
@@ -686,16 +688,26 @@ SELECT format('| opslimit %s, memlimit %s kB | %s | %s |', h.opslimit, h.memlimi
 \echo
 \echo '## Noise'
 \echo
-SELECT format('Other work shared the machine: the 1-minute load average at the start of a main run '
-              'was %s to %s (median %s) on %s cores. The spread of a configuration''s rounds '
-              '((max − min) / median) was %s%% at the median and %s%% at worst. Ratios are therefore '
-              'only as good as their per-round range in brackets; the CPU times and the '
-              'instruction counts above depend far less (or not at all) on load.',
+SELECT format('Other work shared the machine. During the main runs, the share of the machine''s CPU time '
+              'that went neither to the server nor to pgbench (/proc/stat against their own times: other '
+              'people''s work) was %s%% at the median and %s%% at worst; the 1-minute load average at the '
+              'start of a main run was %s to %s (median %s) on %s cores (it counts the benchmark''s own '
+              'clients and backends too). The spread of a configuration''s rounds ((max − min) / median) '
+              'was %s%% at the median and %s%% at worst. Ratios are therefore only as good as their '
+              'per-round range in brackets; the CPU times and the instruction counts above depend far '
+              'less (or not at all) on load.',
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY other_cpu_pct)::numeric),
+              round(max(other_cpu_pct)::numeric),
               min(load1), max(load1), percentile_cont(0.5) WITHIN GROUP (ORDER BY load1), :nproc,
               (SELECT round(100 * percentile_cont(0.5) WITHIN GROUP (ORDER BY (hi - lo) / tps)) FROM med),
               (SELECT round(100 * max((hi - lo) / tps)) FROM med))
   FROM results.runs
  WHERE EXISTS (SELECT FROM results.runs);
+SELECT format('During the commit runs other work took %s%% of the machine''s CPU time at the median, %s%% at worst '
+              '(bench/commit_probe.py''s own Python process counts as other work there; its sessions'' backends as the server''s).',
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY other_cpu_pct)::numeric),
+              round(max(other_cpu_pct)::numeric))
+  FROM results.commit WHERE EXISTS (SELECT FROM results.commit);
 WITH l(phase, load1) AS (
     SELECT 'main', load1 FROM results.runs
     UNION ALL SELECT 'netem', load1 FROM results.netem

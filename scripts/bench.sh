@@ -257,6 +257,11 @@ wait_backends_gone() {
 # cstime, and stime + cstime.
 server_ticks() { awk '{ print $14 + $15 + $16 + $17, $15 + $17 }' "/proc/$(postmaster_pid)/stat"; }
 
+# machine_ticks: CPU clock ticks of the whole machine from /proc/stat, all
+# CPUs: busy (user, nice, system, irq, softirq) and all (with idle, iowait
+# and steal).
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
 # percentiles FILE: "p50 p99" (nearest rank, in ms) of a file of sorted
 # latencies in microseconds, one per line.
 percentiles() {
@@ -271,18 +276,21 @@ percentiles() {
 
 # run_pgbench SCRIPT CLIENTS SECONDS PGOPTS: one pgbench run.  Sets R_TXN,
 # R_FAILED, R_TPS, R_LAT (ms), R_P50, R_P99 (ms), R_SCPU, R_SSYS and R_CCPU
-# (server CPU, the kernel's part of it, and pgbench CPU per transaction, us)
-# and leaves the run's sorted
+# (server CPU, the kernel's part of it, and pgbench CPU per transaction, us),
+# R_OTHER (the share of the machine's CPU time, in %, that went to neither
+# the server nor pgbench meanwhile: other people's work, and this script's
+# helpers) and leaves the run's sorted
 # latencies (us) in $WORK/lat.sorted.
 run_pgbench() {
     local script=$1 clients=$2 secs=$3 opts=$4
     local threads=$((clients < NPROC ? clients : NPROC))
     local out=$WORK/pgbench.out prefix=$WORK/log/pgb
-    local t0 t1 k0 k1 rc=0 TIMEFORMAT='%3U %3S'
+    local t0 t1 k0 k1 m0 a0 m1 a1 rc=0 TIMEFORMAT='%3U %3S'
 
     rm -f -- "$WORK"/log/pgb.*
     wait_backends_gone
     read -r t0 k0 < <(server_ticks)
+    read -r m0 a0 < <(machine_ticks)
     { time PGOPTIONS="$opts" pgbench "${PGBENCH_CONN[@]}" -n -M prepared -c "$clients" -j "$threads" -T "$secs" \
             -l --log-prefix="$prefix" \
             -D n=0 -D base="$BASE" -D nclients="$clients" -D farms="$BENCH_FARMS" \
@@ -293,6 +301,7 @@ run_pgbench() {
     fi
     wait_backends_gone
     read -r t1 k1 < <(server_ticks)
+    read -r m1 a1 < <(machine_ticks)
     R_TXN=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
     R_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
     R_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
@@ -314,6 +323,9 @@ run_pgbench() {
     R_SSYS=$(awk -v t="$((k1 - k0))" -v hz="$CLK_TCK" -v n="$R_TXN" \
         'BEGIN { printf("%.1f", (n > 0 ? t * 1e6 / hz / n : 0)) }')
     R_CCPU=$(awk -v n="$R_TXN" '{ printf("%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0)) }' "$WORK/time")
+    R_OTHER=$(awk -v busy="$((m1 - m0))" -v all="$((a1 - a0))" -v server="$((t1 - t0))" -v hz="$CLK_TCK" \
+        '{ o = busy - server - ($1 + $2) * hz; if (o < 0) o = 0
+           printf("%.1f", (all > 0 ? 100 * o / all : 0)) }' "$WORK/time")
 }
 
 # check_rows SCRIPT CLIENTS EXPECTED: the registrations a run left must match
@@ -434,10 +446,10 @@ measure_main() {
                         "$CHEAP_OPTS -c synchronous_commit=$sync"
                     check_rows "$v" "$clients" "$R_TXN"
                     cat "$WORK/lat.sorted" >>"$WORK/lat/main_${sync}_${clients}_$v"
-                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_CCPU,$R_ROWS,$l1" >>"$OUT/runs.csv"
+                    echo "$r,$sync,$clients,$v,$BENCH_SECONDS,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_CCPU,$R_ROWS,$l1,$R_OTHER" >>"$OUT/runs.csv"
                     runs=$((runs + 1))
-                    printf '  [%3d/%d] round %d sync=%-3s clients=%d %-14s %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  cpu %6.1f + %5.1f us  (load %s)\n' \
-                        "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$R_SCPU" "$R_CCPU" "$l1" >&2
+                    printf '  [%3d/%d] round %d sync=%-3s clients=%d %-14s %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  cpu %6.1f + %5.1f us  (load %s, others %s%%)\n' \
+                        "$runs" "$total" "$r" "$sync" "$clients" "$v" "$R_TPS" "$R_P50" "$R_P99" "$R_SCPU" "$R_CCPU" "$l1" "$R_OTHER" >&2
                 done
             done
         done
@@ -480,26 +492,31 @@ link_us() {
     awk -v l="$R_LAT" 'BEGIN { printf "%.0f\n", l * 1000 }'
 }
 
-# measure_netem: farmreg and the client-side transaction over a link with
-# a BENCH_RTT_US round trip, 1 client, synchronous_commit off.  The proxy's
-# delay per direction starts at half the round trip and is corrected once,
-# so that a SELECT 1 through it takes BENCH_RTT_US longer than straight
-# over TCP (its own hop costs a few tens of microseconds).  Every round
-# measures that again.  The unix-socket figures are the main runs' (same
-# run, same settings).
-measure_netem() {
-    local r v l1 direct via delay
-    header "netem: farmreg and the client-side transaction over a ${BENCH_RTT_US} us round trip, 1 client"
-    delay=$((BENCH_RTT_US / 2))
+# calibrate_link: start bench/netdelay, or restart it with a corrected
+# delay per direction, so that a SELECT 1 through it takes BENCH_RTT_US
+# longer than straight over TCP (its own hop costs some tens of
+# microseconds, and more when the machine is busy).  Sets NETEM_DELAY_US.
+calibrate_link() {
+    local direct via
+    NETEM_DELAY_US=${NETEM_DELAY_US:-$((BENCH_RTT_US / 2))}
+    [[ -n $PROXY_PID ]] || proxy_start "$NETEM_DELAY_US"
     direct=$(link_us 127.0.0.1 "$PGPORT")
-    proxy_start "$delay"
     via=$(link_us 127.0.0.1 "$PROXY_PORT")
-    delay=$((delay - (via - direct - BENCH_RTT_US) / 2))
-    ((delay >= 0)) || delay=0
-    proxy_start "$delay"
-    NETEM_DELAY_US=$delay
-    log "  bench/netdelay delays each direction by $delay us (calibrated: a SELECT 1 took $via us through $((BENCH_RTT_US / 2)) us each way, $direct us straight)"
+    NETEM_DELAY_US=$((NETEM_DELAY_US - (via - direct - BENCH_RTT_US) / 2))
+    ((NETEM_DELAY_US >= 0)) || NETEM_DELAY_US=0
+    proxy_start "$NETEM_DELAY_US"
+}
+
+# measure_netem: farmreg and the client-side transaction over a link with
+# a BENCH_RTT_US round trip, 1 client, synchronous_commit off.  The link is
+# calibrated at the start of every round and measured again after the
+# round's runs (that figure is the one reported).  The unix-socket figures
+# are the main runs' (same run, same settings).
+measure_netem() {
+    local r v l1 direct via
+    header "netem: farmreg and the client-side transaction over a ${BENCH_RTT_US} us round trip, 1 client"
     for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+        calibrate_link
         for v in farmreg client_tx; do
             reset
             l1=$(load1)
@@ -508,16 +525,16 @@ measure_netem() {
             PGBENCH_CONN=()
             check_rows "$v" 1 "$R_TXN"
             cat "$WORK/lat.sorted" >>"$WORK/lat/netem_off_1_$v"
-            echo "$r,netem,$v,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_ROWS,$l1" >>"$OUT/netem.csv"
-            printf '  round %d %-9s over the link %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  (load %s)\n' \
-                "$r" "$v" "$R_TPS" "$R_P50" "$R_P99" "$l1" >&2
+            echo "$r,netem,$v,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_ROWS,$l1,$NETEM_DELAY_US" >>"$OUT/netem.csv"
+            printf '  round %d %-9s over the link %8.1f tps  p50 %6.3f ms  p99 %7.3f ms  (load %s, others %s%%)\n' \
+                "$r" "$v" "$R_TPS" "$R_P50" "$R_P99" "$l1" "$R_OTHER" >&2
         done
         l1=$(load1)
         via=$(link_us 127.0.0.1 "$PROXY_PORT")
         direct=$(link_us 127.0.0.1 "$PGPORT")
-        echo "$r,netem,select1,,,$(awk -v u="$via" 'BEGIN { print u / 1000 }'),,,0,$l1" >>"$OUT/netem.csv"
-        echo "$r,tcp,select1,,,$(awk -v u="$direct" 'BEGIN { print u / 1000 }'),,,0,$l1" >>"$OUT/netem.csv"
-        log "  round $r: SELECT 1 takes $via us through the link, $direct us straight over TCP (+$((via - direct)) us)"
+        echo "$r,netem,select1,,,$(awk -v u="$via" 'BEGIN { print u / 1000 }'),,,0,$l1,$NETEM_DELAY_US" >>"$OUT/netem.csv"
+        echo "$r,tcp,select1,,,$(awk -v u="$direct" 'BEGIN { print u / 1000 }'),,,0,$l1," >>"$OUT/netem.csv"
+        log "  round $r: ${NETEM_DELAY_US} us each way; SELECT 1 takes $via us through the link, $direct us straight over TCP (+$((via - direct)) us)"
     done
     proxy_stop
 }
@@ -657,7 +674,7 @@ measure_commit() {
             esac
             cat "$WORK/lat.sorted" >>"$WORK/lat/commit_on_${clients}_$v"
             cat "$WORK/wake.lat" >>"$WORK/lat/wake_on_${clients}_$v"
-            echo "$r,$v,$clients,$secs,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_ROWS,$(kv samples "$f"),$(kv waiting_samples "$f"),$(kv waiters_sum "$f"),$(kv waiters_max "$f"),$(kv probes "$f"),$(kv missed "$f"),$(kv notifications "$f"),$(kv notifications_from_worker "$f"),$(kv notify_per_s "$f"),$l1" >>"$OUT/commit.csv"
+            echo "$r,$v,$clients,$secs,$R_TXN,$R_TPS,$R_LAT,$R_P50,$R_P99,$R_SCPU,$R_SSYS,$R_ROWS,$(kv samples "$f"),$(kv waiting_samples "$f"),$(kv waiters_sum "$f"),$(kv waiters_max "$f"),$(kv probes "$f"),$(kv missed "$f"),$(kv notifications "$f"),$(kv notifications_from_worker "$f"),$(kv notify_per_s "$f"),$l1,$R_OTHER" >>"$OUT/commit.csv"
             printf '  round %d %-16s %8.1f tps  NOTIFY lock waited on in %s of %s samples (max %s)  wakeup p50 %s p99 %s ms, %s missed, %s/s  (load %s)\n' \
                 "$r" "$v" "$R_TPS" "$(kv waiting_samples "$f")" "$(kv samples "$f")" "$(kv waiters_max "$f")" \
                 "$(kv p50_ms "$f")" "$(kv p99_ms "$f")" "$(kv missed "$f")" "$(kv notify_per_s "$f")" "$l1" >&2
@@ -875,7 +892,7 @@ report() {
     q -c 'CREATE TABLE results.runs (round int, sync text, clients int, variant text, seconds int,
                 transactions bigint, tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8,
                 server_cpu_us float8, server_sys_us float8, client_cpu_us float8,
-                registered bigint, load1 float8)' \
+                registered bigint, load1 float8, other_cpu_pct float8)' \
       -c 'CREATE TABLE results.latency (scope text, sync text, clients int, variant text,
                 samples bigint, p50_ms float8, p99_ms float8)' \
       -c 'CREATE TABLE results.hash (round int, opslimit int, memlimit_kb int, hashes int, us float8)' \
@@ -886,7 +903,7 @@ report() {
                 registered bigint, load1 float8)' \
       -c 'CREATE TABLE results.netem (round int, link text, variant text, transactions bigint,
                 tps float8, lat_avg_ms float8, p50_ms float8, p99_ms float8, registered bigint,
-                load1 float8)' \
+                load1 float8, delay_us int)' \
       -c 'CREATE TABLE results.syscalls (variant text, calls bigint, registered bigint, brk bigint,
                 munmap bigint, mmap bigint, minflt bigint)' \
       -c 'CREATE TABLE results.commit (round int, variant text, clients int, seconds int,
@@ -894,7 +911,8 @@ report() {
                 server_cpu_us float8, server_sys_us float8, registered bigint, lock_samples bigint,
                 lock_waiting_samples bigint, lock_waiters_sum bigint, lock_waiters_max bigint,
                 probes bigint, probes_missed bigint, notifications bigint,
-                notifications_from_worker bigint, notify_per_s float8, load1 float8)' \
+                notifications_from_worker bigint, notify_per_s float8, load1 float8,
+                other_cpu_pct float8)' \
       -c 'CREATE TABLE results.storm (key text, value text)' \
       -c 'CREATE TABLE results.legacy (item text, value text)'
     for table in runs latency hash batch default_cost instructions netem syscalls commit storm legacy; do
@@ -912,7 +930,7 @@ report() {
         -v default_seconds="$BENCH_DEFAULT_SECONDS" -v batch_rounds="$BENCH_BATCH_ROUNDS" \
         -v cg_n="$BENCH_CALLGRIND_N" -v phases="$BENCH_PHASES" \
         -v simple_cases="$SIMPLE_CASES" -v simple_bad="$SIMPLE_BAD" \
-        -v rtt_us="$BENCH_RTT_US" -v netem_delay_us="${NETEM_DELAY_US:-}" \
+        -v rtt_us="$BENCH_RTT_US" \
         -v batch_size="$BENCH_BATCH" -v strace_n="$BENCH_STRACE_N" \
         -v commit_clients="$BENCH_COMMIT_CLIENTS" -v commit_seconds="$BENCH_COMMIT_SECONDS" \
         -v storm_seconds="$BENCH_STORM_SECONDS" -v phase_times="$PHASE_TIMES" \
@@ -958,11 +976,11 @@ measure_soak() {
 init_results() {
     mkdir -p "$OUT"
     echo "round,opslimit,memlimit_kb,hashes,us_per_hash" >"$OUT/hash.csv"
-    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,client_cpu_us,registered,load1" >"$OUT/runs.csv"
-    echo "round,link,variant,transactions,tps,lat_avg_ms,p50_ms,p99_ms,registered,load1" >"$OUT/netem.csv"
+    echo "round,sync,clients,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,client_cpu_us,registered,load1,other_cpu_pct" >"$OUT/runs.csv"
+    echo "round,link,variant,transactions,tps,lat_avg_ms,p50_ms,p99_ms,registered,load1,delay_us" >"$OUT/netem.csv"
     echo "round,mode,requests,ms,ok" >"$OUT/batch.csv"
     echo "variant,calls,registered,brk,munmap,mmap,minflt" >"$OUT/syscalls.csv"
-    echo "round,variant,clients,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,registered,lock_samples,lock_waiting_samples,lock_waiters_sum,lock_waiters_max,probes,probes_missed,notifications,notifications_from_worker,notify_per_s,load1" >"$OUT/commit.csv"
+    echo "round,variant,clients,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,server_cpu_us,server_sys_us,registered,lock_samples,lock_waiting_samples,lock_waiters_sum,lock_waiters_max,probes,probes_missed,notifications,notifications_from_worker,notify_per_s,load1,other_cpu_pct" >"$OUT/commit.csv"
     echo "key,value" >"$OUT/storm.csv"
     echo "round,variant,seconds,transactions,tps,lat_avg_ms,p50_ms,p99_ms,registered,load1" >"$OUT/default_cost.csv"
     echo "item,value" >"$OUT/legacy.csv"
