@@ -139,10 +139,10 @@ BEGIN
     -- everything the database knows, in one query (a field whose format is
     -- wrong is looked up as NULL, which matches nothing)
     SELECT EXISTS (SELECT FROM farmreg.users AS u
-                    WHERE lower(u.username) = lower(CASE WHEN c[1] IS NULL THEN v_username END))
+                    WHERE lower(u.username COLLATE "C") = lower(CASE WHEN c[1] IS NULL THEN v_username END))
                AS username_taken,
            EXISTS (SELECT FROM farmreg.users AS u
-                    WHERE lower(u.email) = lower(CASE WHEN c[4] IS NULL THEN v_email END))
+                    WHERE lower(u.email COLLATE "C") = lower(CASE WHEN c[4] IS NULL THEN v_email END))
                AS email_taken,
            f.id AS usda_farm_id, f.name AS usda_name,
            EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id)

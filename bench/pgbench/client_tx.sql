@@ -11,8 +11,8 @@
 BEGIN;
 SELECT f.id AS usda_id, f.name AS farm_name FROM farmreg.usda_farms AS f WHERE f.usda_uid = :uid::text \gset
 SELECT EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = :usda_id)::int AS farm_claimed \gset
-SELECT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.username) = lower('u' || :k))::int AS username_taken \gset
-SELECT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.email) = lower('u' || :k || '@example.com'))::int AS email_taken \gset
+SELECT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.username COLLATE "C") = lower('u' || :k))::int AS username_taken \gset
+SELECT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.email COLLATE "C") = lower('u' || :k || '@example.com'))::int AS email_taken \gset
 \if :farm_claimed + :username_taken + :email_taken > 0
 ROLLBACK;
 \else

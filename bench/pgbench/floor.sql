@@ -9,8 +9,8 @@ WITH free AS (
     SELECT f.id, f.name FROM farmreg.usda_farms AS f
      WHERE f.usda_uid = :uid::text
        AND NOT EXISTS (SELECT FROM farmreg.farms AS fm WHERE fm.usda_farm_id = f.id)
-       AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.username) = lower('u' || :k))
-       AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.email) = lower('u' || :k || '@example.com'))),
+       AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.username COLLATE "C") = lower('u' || :k))
+       AND NOT EXISTS (SELECT FROM farmreg.users AS u WHERE lower(u.email COLLATE "C") = lower('u' || :k || '@example.com'))),
 new_user AS (
     INSERT INTO farmreg.users (username, email, name, password_hash)
     SELECT 'u' || :k, 'u' || :k || '@example.com', 'Farmer ' || :k, bench.argon2id('correct horse battery staple', 1, 8)
