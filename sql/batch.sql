@@ -224,6 +224,24 @@ SELECT count(*) FROM farmreg.register_farm_admins('[{}, {}, {}]');
 RESET farmreg.max_batch_requests;
 SELECT count(*) AS at_the_limit FROM farmreg.register_farm_admins('[{}, {}]');
 
+-- Every registration's payload is exactly what jsonb_build_object makes of
+-- the rows as stored (ids as numbers, the fields as strings).
+SELECT count(*) AS registered_events,
+       count(*) FILTER (WHERE e.payload = jsonb_build_object(
+                 'user_id', u.id, 'farm_id', f.id, 'farmer_id', fm.id,
+                 'username', u.username, 'email', u.email, 'name', u.name,
+                 'usda_uid', uf.usda_uid)
+             AND e.payload::text = jsonb_build_object(
+                 'user_id', u.id, 'farm_id', f.id, 'farmer_id', fm.id,
+                 'username', u.username, 'email', u.email, 'name', u.name,
+                 'usda_uid', uf.usda_uid)::text) AS exact_payloads
+  FROM farmreg.events AS e
+  JOIN farmreg.users AS u ON u.id = e.user_id
+  JOIN farmreg.farmers AS fm ON fm.user_id = u.id AND fm.is_admin
+  JOIN farmreg.farms AS f ON f.id = fm.farm_id
+  JOIN farmreg.usda_farms AS uf ON uf.id = f.usda_farm_id
+ WHERE e.type = 'farm_admin_registered';
+
 DROP FUNCTION fail_for_victim(), steal_email(), row_counts(), count_statement(),
     fail_for_doomed();
 DROP SEQUENCE users_insert_statements;

@@ -338,5 +338,23 @@ SELECT farmreg.ack_events('careful', (SELECT max(id) FROM farmreg.events)) AS ac
 SELECT type, payload->>'username' AS username FROM farmreg.poll_events('careful');
 SELECT farmreg.ack_events('careful', (SELECT max(id) FROM farmreg.events)) AS ack_after_a_committed_poll;
 
+-- Every registration's payload is exactly what jsonb_build_object makes of
+-- the rows as stored (ids as numbers, the fields as strings).
+SELECT count(*) AS registered_events,
+       count(*) FILTER (WHERE e.payload = jsonb_build_object(
+                 'user_id', u.id, 'farm_id', f.id, 'farmer_id', fm.id,
+                 'username', u.username, 'email', u.email, 'name', u.name,
+                 'usda_uid', uf.usda_uid)
+             AND e.payload::text = jsonb_build_object(
+                 'user_id', u.id, 'farm_id', f.id, 'farmer_id', fm.id,
+                 'username', u.username, 'email', u.email, 'name', u.name,
+                 'usda_uid', uf.usda_uid)::text) AS exact_payloads
+  FROM farmreg.events AS e
+  JOIN farmreg.users AS u ON u.id = e.user_id
+  JOIN farmreg.farmers AS fm ON fm.user_id = u.id AND fm.is_admin
+  JOIN farmreg.farms AS f ON f.id = fm.farm_id
+  JOIN farmreg.usda_farms AS uf ON uf.id = f.usda_farm_id
+ WHERE e.type = 'farm_admin_registered';
+
 DROP EXTENSION farmreg;
 DROP FUNCTION row_counts(), catch_up(text), fail_with(), fail_for_username();

@@ -41,6 +41,7 @@
 #include "utils/lsyscache.h"
 
 #include "batch.h"
+#include "outbox.h"
 #include "password.h"
 #include "steps.h"
 
@@ -63,7 +64,8 @@ typedef struct Writer
  */
 
 static void
-request_inputs(const FrRegRequest *req, int ordinal, Datum *values, bool *nulls)
+request_inputs(const FrProgram *prog, const FrRegRequest *req, int ordinal,
+			   Datum *values, bool *nulls)
 {
 	const FrFieldValue *f = req->f;
 
@@ -93,6 +95,16 @@ request_inputs(const FrRegRequest *req, int ordinal, Datum *values, bool *nulls)
 		values[IN_KEY] = values[IN_REQUEST_DIGEST] = (Datum) 0;
 		nulls[IN_KEY] = nulls[IN_REQUEST_DIGEST] = true;
 	}
+	if (fr_registration_has_event(prog))
+		values[IN_EVENT_PAYLOAD] =
+			fr_outbox_registered_payload(req->ids, values[IN_USERNAME],
+										 values[IN_EMAIL], values[IN_NAME],
+										 values[IN_USDA_UID]);
+	else
+	{
+		values[IN_EVENT_PAYLOAD] = (Datum) 0;
+		nulls[IN_EVENT_PAYLOAD] = true;
+	}
 }
 
 /* FR_RUN_STEPS, FR_RUN_SET_ONE: unit = one request. */
@@ -101,7 +113,7 @@ bind_one(void *arg, int unit, Datum *values, bool *nulls)
 {
 	Writer	   *w = (Writer *) arg;
 
-	request_inputs(w->reqs[unit], 1, values, nulls);
+	request_inputs(w->prog, w->reqs[unit], 1, values, nulls);
 }
 
 /* FR_RUN_SET_MANY: unit = a chunk of requests, an array per input. */
@@ -115,7 +127,7 @@ bind_chunk(void *arg, int unit, Datum *values, bool *nulls)
 	bool	   *elnulls = palloc(sizeof(bool) * FR_REG_NINPUTS * m);
 
 	for (int j = 0; j < m; j++)
-		request_inputs(w->reqs[first + j], j + 1, elems + j * FR_REG_NINPUTS,
+		request_inputs(w->prog, w->reqs[first + j], j + 1, elems + j * FR_REG_NINPUTS,
 					   elnulls + j * FR_REG_NINPUTS);
 
 	for (int i = 0; i < FR_REG_NINPUTS; i++)

@@ -25,6 +25,8 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "storage/lock.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "locks.h"
 #include "outbox.h"
@@ -33,14 +35,12 @@
 PG_FUNCTION_INFO_V1(farmreg_notify_events);
 PG_FUNCTION_INFO_V1(farmreg_poll_lock);
 
+/* the payload is built in C, fr_outbox_registered_payload */
 const FrStep fr_outbox_registered_step = {
 	.label = "append_event",
 	.sql = "INSERT INTO farmreg.events (type, user_id, payload)"
-	" SELECT 'farm_admin_registered', r.user_id, pg_catalog.jsonb_build_object("
-	"   'user_id', r.user_id, 'farm_id', r.farm_id, 'farmer_id', r.farmer_id,"
-	"   'username', r.username, 'email', r.email, 'name', r.name,"
-	"   'usda_uid', r.usda_uid)"
-	"   FROM r ORDER BY r.n",
+	" SELECT 'farm_admin_registered', r.user_id, r.event_payload FROM r",
+	.in_input_order = true,
 };
 
 /* first, while the rows it describes are still there */
@@ -56,6 +56,67 @@ const FrStep fr_outbox_deregistered_step = {
 	"   LEFT JOIN farmreg.usda_farms AS uf ON uf.id = f.usda_farm_id"
 	"  ORDER BY f.id LIMIT 1",
 };
+
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	k = {.type = jbvString};
+
+	k.val.string.val = unconstify(char *, key);
+	k.val.string.len = strlen(key);
+	(void) pushJsonbValue(state, WJB_KEY, &k);
+}
+
+static void
+push_id(JsonbParseState **state, const char *key, int64 id)
+{
+	JsonbValue	v = {.type = jbvNumeric};
+
+	push_key(state, key);
+	v.val.numeric = int64_to_numeric(id);
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static void
+push_text(JsonbParseState **state, const char *key, Datum value)
+{
+	JsonbValue	v = {.type = jbvNull};
+
+	push_key(state, key);
+	if (value != (Datum) 0)
+	{
+		text	   *t = DatumGetTextPP(value);
+
+		v.type = jbvString;
+		v.val.string.val = VARDATA_ANY(t);
+		v.val.string.len = VARSIZE_ANY_EXHDR(t);
+	}
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * What jsonb_build_object('user_id', ..., 'usda_uid', ...) makes of the same
+ * values (ids as numbers, the rest as strings; jsonb orders the keys), built
+ * without looking up every argument's type on every call.
+ */
+Datum
+fr_outbox_registered_payload(const int64 ids[3], Datum username, Datum email,
+							 Datum name, Datum usda_uid)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *object;
+
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_id(&state, "user_id", ids[0]);
+	push_id(&state, "farm_id", ids[1]);
+	push_id(&state, "farmer_id", ids[2]);
+	push_text(&state, "username", username);
+	push_text(&state, "email", email);
+	push_text(&state, "name", name);
+	push_text(&state, "usda_uid", usda_uid);
+	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(object));
+}
 
 Datum
 farmreg_notify_events(PG_FUNCTION_ARGS)

@@ -13,8 +13,16 @@
 
 #define FR_EVENTS_CHANNEL	"farmreg_events"
 
-/* append_event of a registration: reads r.user_id, r.username, ... */
+/* append_event of a registration: reads r.user_id and r.event_payload */
 extern const FrStep fr_outbox_registered_step;
+
+/*
+ * A registration's event payload: its ids, username, email, name and USDA
+ * UID (text datums; the name may be NULL).
+ */
+extern Datum fr_outbox_registered_payload(const int64 ids[3], Datum username,
+										  Datum email, Datum name,
+										  Datum usda_uid);
 
 /* append_event of a deregistration: reads r.user_id and r.reason */
 extern const FrStep fr_outbox_deregistered_step;

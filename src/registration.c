@@ -32,26 +32,30 @@ static const FrInput registration_inputs[FR_REG_NINPUTS] = {
 	[IN_USDA_UID] = {"usda_uid", TEXTOID},
 	[IN_KEY] = {"key", TEXTOID},
 	[IN_REQUEST_DIGEST] = {"request_digest", BYTEAOID},
+	[IN_EVENT_PAYLOAD] = {"event_payload", JSONBOID},
 };
 
 static const FrStep create_user = {
 	.label = "create_user",
 	.sql = "INSERT INTO farmreg.users (id, username, email, name, password_hash)"
 	" SELECT r.user_id, r.username, r.email, r.name, r.password_hash"
-	"   FROM r ORDER BY r.n",
+	"   FROM r",
+	.in_input_order = true,
 };
 
 /* the farm's name is its USDA record's, read by the judge */
 static const FrStep create_farm = {
 	.label = "create_farm",
 	.sql = "INSERT INTO farmreg.farms (id, name, usda_farm_id)"
-	" SELECT r.farm_id, r.farm_name, r.usda_farm_id FROM r ORDER BY r.n",
+	" SELECT r.farm_id, r.farm_name, r.usda_farm_id FROM r",
+	.in_input_order = true,
 };
 
 static const FrStep create_farmer = {
 	.label = "create_farmer",
 	.sql = "INSERT INTO farmreg.farmers (id, user_id, farm_id, is_admin)"
-	" SELECT r.farmer_id, r.user_id, r.farm_id, true FROM r ORDER BY r.n",
+	" SELECT r.farmer_id, r.user_id, r.farm_id, true FROM r",
+	.in_input_order = true,
 };
 
 /*
@@ -64,7 +68,8 @@ static const FrStep record_key = {
 	.sql = "INSERT INTO farmreg.idempotency_keys"
 	" (key, request_digest, user_id, farm_id, farmer_id)"
 	" SELECT r.key, r.request_digest, r.user_id, r.farm_id, r.farmer_id"
-	"   FROM r WHERE r.key IS NOT NULL ORDER BY r.n",
+	"   FROM r WHERE r.key IS NOT NULL",
+	.in_input_order = true,
 };
 
 static const FrStep *const steps_1_0[] = {
@@ -101,6 +106,12 @@ FrProgram *
 fr_registration_program(FrRegVersion version)
 {
 	return version == FR_REG_1_0 ? &registration_1_0 : &registration_1_1;
+}
+
+bool
+fr_registration_has_event(const FrProgram *prog)
+{
+	return prog != &registration_1_0;
 }
 
 const char *

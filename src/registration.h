@@ -45,6 +45,8 @@ typedef enum FrRegInput
 	IN_USDA_UID,
 	IN_KEY,						/* NULL without an idempotency key */
 	IN_REQUEST_DIGEST,
+	IN_EVENT_PAYLOAD,			/* append_event's payload (outbox.c); NULL
+								 * for a program without that step */
 	FR_REG_NINPUTS
 } FrRegInput;
 
@@ -71,6 +73,8 @@ typedef enum FrRegVersion
 
 extern FrProgram *fr_registration_program(FrRegVersion version);
 extern const char *fr_registration_step_label(int step);
+/* Whether the program appends an outbox event (needs IN_EVENT_PAYLOAD). */
+extern bool fr_registration_has_event(const FrProgram *prog);
 
 /* How a rule's value is compared, as its index's expression does it. */
 typedef enum FrFold

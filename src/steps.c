@@ -123,25 +123,35 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 	{
 		bool		many = mode == FR_RUN_SET_MANY;
 
-		appendStringInfoString(&sql, "WITH r AS MATERIALIZED (");
+		/*
+		 * Many rows are unnested once; one row of parameters is cheaper
+		 * inlined into every step than scanned from a materialized CTE.
+		 */
+		appendStringInfo(&sql, "WITH r AS %sMATERIALIZED (", many ? "" : "NOT ");
 		append_inputs(&sql, prog, many);
 		appendStringInfoChar(&sql, ')');
 		for (int s = 0; s < prog->nsteps; s++)
 		{
-			Assert(prog->steps[s]->with == NULL);
-			appendStringInfo(&sql, ", %s AS (%s RETURNING 1)",
-							 prog->steps[s]->label, prog->steps[s]->sql);
+			const FrStep *step = prog->steps[s];
+
+			Assert(step->with == NULL);
+			appendStringInfo(&sql, ", %s AS (%s%s RETURNING 1)", step->label,
+							 step->sql,
+							 many && step->in_input_order ? " ORDER BY r.n" : "");
 		}
 
 		/*
 		 * Data-modifying CTEs run in no defined order unless the query reads
 		 * them: read each in the steps' order, so that each step's rows are
 		 * there before the next step writes (a trigger of the next step's
-		 * table sees them, as it would after the step on its own).
+		 * table sees them, as it would after the step on its own).  A scalar
+		 * subquery reads all of a step's (at most one) row without the
+		 * aggregate that many rows need.
 		 */
 		appendStringInfoString(&sql, " SELECT");
 		for (int s = 0; s < prog->nsteps; s++)
-			appendStringInfo(&sql, "%s (SELECT pg_catalog.count(*) FROM %s)",
+			appendStringInfo(&sql, many ? "%s (SELECT pg_catalog.count(*) FROM %s)" :
+							 "%s (SELECT 1 FROM %s)",
 							 s > 0 ? "," : "", prog->steps[s]->label);
 		prog->set_plans[many] = prepare_sql(prog, sql.data, many);
 	}

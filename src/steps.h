@@ -56,7 +56,9 @@ typedef struct FrInput
 /*
  * A labeled step: one data-modifying statement over r, every name
  * schema-qualified, without a RETURNING clause (the set-based statement adds
- * one to run the steps in order).  `with` holds further CTEs the statement
+ * one to run the steps in order) and, for a step in_input_order, without an
+ * ORDER BY (the runner adds "ORDER BY r.n" where r has many rows; a sort of
+ * one row is executor work for nothing).  `with` holds further CTEs the statement
  * needs (NULL for none); a step with them cannot be part of a set-based
  * program, since data-modifying CTEs cannot nest.
  */
@@ -65,6 +67,8 @@ typedef struct FrStep
 	const char *label;			/* reported as failed_step */
 	const char *with;
 	const char *sql;
+	bool		in_input_order; /* sql ends in "FROM r [WHERE ...]": with
+								 * many rows, write them in r.n order */
 } FrStep;
 
 typedef struct FrProgram
