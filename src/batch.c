@@ -387,6 +387,7 @@ fr_batch_run(FrRegVersion version, FrRegRequest *reqs, int n)
 	FrJudge    *judge = fr_judge_create(reqs, n);
 	FrRegRequest **accepted = palloc(sizeof(FrRegRequest *) * Max(n, 1));
 	int			naccepted = 0;
+	bool		with_keys = false;
 	Oid			seqs[3] = {InvalidOid, InvalidOid, InvalidOid};
 
 	for (int first = 0; first < n; first += FR_BATCH_CHUNK)
@@ -414,10 +415,12 @@ fr_batch_run(FrRegVersion version, FrRegRequest *reqs, int n)
 		}
 		for (int s = 0; s < 3; s++)
 			req->ids[s] = nextval_internal(seqs[s], false);
+		with_keys |= fr_judge_has_key(req);
 		accepted[naccepted++] = req;
 	}
 
-	write_accepted(fr_registration_program(version), accepted, naccepted);
+	write_accepted(fr_registration_program(version, with_keys), accepted,
+				   naccepted);
 
 	/* a repeat of an earlier request's key shares its result */
 	for (int i = 0; i < n; i++)

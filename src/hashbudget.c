@@ -7,9 +7,13 @@
  * core and 19 MiB) is the most expensive thing a login form can make the
  * database do, and it cannot be interrupted.  So each one takes a place
  * first: one of farmreg.max_concurrent_hashes heavyweight lock slots
- * (locks.h), tried without waiting; when all are taken the backend sleeps a
- * little (1 ms, growing to 10 ms) and tries again until farmreg.hash_wait
- * has passed.  Memory for hashing is then bounded by the budget times
+ * (locks.h), tried without waiting; when all are taken the backend naps and
+ * tries again until farmreg.hash_wait has passed.  The first nap is short
+ * (50 us; a hash at libsodium's minimum cost takes about 30 us, one at the
+ * default cost 16 ms or more) and each one doubles, up to 10 ms: a waiter
+ * behind a cheap hash does not sleep a millisecond for it, and one behind an
+ * expensive hash tries a few times in its first millisecond, then every
+ * 10 ms.  Memory for hashing is then bounded by the budget times
  * farmreg.password_memlimit.
  *
  * The slots are per database, or shared by the whole cluster when the
@@ -78,11 +82,31 @@ try_slots(void)
 	return false;
 }
 
+/* Naps up to `us` microseconds; a latch set (or an interrupt) ends it. */
+static void
+nap(long us)
+{
+	if (us < 1000)
+	{
+		/* WaitLatch counts milliseconds; a signal ends pg_usleep early */
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		pg_usleep(us);
+		pgstat_report_wait_end();
+	}
+	else
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 us / 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	CHECK_FOR_INTERRUPTS();
+}
+
 bool
 fr_hashbudget_enter(void)
 {
 	TimestampTz deadline;
-	long		nap_ms = 1;
+	long		nap_us = 50;
 
 	Assert(held_slot < 0);
 	if (try_slots())
@@ -92,18 +116,14 @@ fr_hashbudget_enter(void)
 										   farmreg_hash_wait_ms);
 	for (;;)
 	{
-		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-														   deadline);
+		TimestampTz now = GetCurrentTimestamp();
 
-		if (left <= 0)
+		if (now >= deadline)
 			return false;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(nap_ms, left), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		nap(Min(nap_us, (long) (deadline - now)));
 		if (try_slots())
 			return true;
-		nap_ms = Min(nap_ms * 2, 10);
+		nap_us = Min(nap_us * 2, 10000);
 	}
 }
 

@@ -93,6 +93,15 @@ static FrProgram registration_1_0 = {
 	.set_based = true,
 };
 
+/* for requests without a key: its empty write would cost a ModifyTable */
+static const FrStep *const steps_1_1_no_key[FR_REG_NSTEPS] = {
+	[STEP_CREATE_USER] = &create_user,
+	[STEP_CREATE_FARM] = &create_farm,
+	[STEP_CREATE_FARMER] = &create_farmer,
+	[STEP_RECORD_KEY] = NULL,
+	[STEP_APPEND_EVENT] = &fr_outbox_registered_step,
+};
+
 static FrProgram registration_1_1 = {
 	.name = "the registration",
 	.inputs = registration_inputs,
@@ -102,16 +111,28 @@ static FrProgram registration_1_1 = {
 	.set_based = true,
 };
 
+static FrProgram registration_1_1_no_key = {
+	.name = "the registration",
+	.inputs = registration_inputs,
+	.ninputs = FR_REG_NINPUTS,
+	.steps = steps_1_1_no_key,
+	.nsteps = lengthof(steps_1_1_no_key),
+	.set_based = true,
+};
+
 FrProgram *
-fr_registration_program(FrRegVersion version)
+fr_registration_program(FrRegVersion version, bool with_keys)
 {
-	return version == FR_REG_1_0 ? &registration_1_0 : &registration_1_1;
+	if (version == FR_REG_1_0)
+		return &registration_1_0;
+	return with_keys ? &registration_1_1 : &registration_1_1_no_key;
 }
 
 bool
 fr_registration_has_event(const FrProgram *prog)
 {
-	return prog != &registration_1_0;
+	return prog->nsteps > STEP_APPEND_EVENT &&
+		prog->steps[STEP_APPEND_EVENT] != NULL;
 }
 
 const char *

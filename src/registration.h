@@ -71,7 +71,11 @@ typedef enum FrRegVersion
 	FR_REG_1_1
 } FrRegVersion;
 
-extern FrProgram *fr_registration_program(FrRegVersion version);
+/*
+ * with_keys: some request carries an idempotency key.  Without, the program
+ * leaves out record_idempotency_key (its step number stays unused).
+ */
+extern FrProgram *fr_registration_program(FrRegVersion version, bool with_keys);
 extern const char *fr_registration_step_label(int step);
 /* Whether the program appends an outbox event (needs IN_EVENT_PAYLOAD). */
 extern bool fr_registration_has_event(const FrProgram *prog);

@@ -94,7 +94,7 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 	StringInfoData sql;
 
 	Assert(prog->ninputs <= FR_MAX_INPUTS && prog->nsteps <= FR_MAX_STEPS);
-	if (mode == FR_RUN_STEPS ? prog->step_plans[prog->nsteps - 1] != NULL :
+	if (mode == FR_RUN_STEPS ? prog->steps_prepared :
 		prog->set_plans[mode == FR_RUN_SET_MANY] != NULL)
 		return;
 	if (mode != FR_RUN_STEPS && !prog->set_based)
@@ -107,7 +107,7 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 		{
 			const FrStep *step = prog->steps[s];
 
-			if (prog->step_plans[s] != NULL)
+			if (step == NULL || prog->step_plans[s] != NULL)
 				continue;
 			resetStringInfo(&sql);
 			appendStringInfoString(&sql, "WITH r AS (");
@@ -118,6 +118,7 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 			appendStringInfo(&sql, " %s", step->sql);
 			prog->step_plans[s] = prepare_sql(prog, sql.data, false);
 		}
+		prog->steps_prepared = true;
 	}
 	else
 	{
@@ -134,6 +135,8 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 		{
 			const FrStep *step = prog->steps[s];
 
+			if (step == NULL)
+				continue;
 			Assert(step->with == NULL);
 			appendStringInfo(&sql, ", %s AS (%s%s RETURNING 1)", step->label,
 							 step->sql,
@@ -149,10 +152,14 @@ prepare_plans(FrProgram *prog, FrRunMode mode)
 		 * aggregate that many rows need.
 		 */
 		appendStringInfoString(&sql, " SELECT");
-		for (int s = 0; s < prog->nsteps; s++)
+		for (int s = 0, read = 0; s < prog->nsteps; s++)
+		{
+			if (prog->steps[s] == NULL)
+				continue;
 			appendStringInfo(&sql, many ? "%s (SELECT pg_catalog.count(*) FROM %s)" :
 							 "%s (SELECT 1 FROM %s)",
-							 s > 0 ? "," : "", prog->steps[s]->label);
+							 read++ > 0 ? "," : "", prog->steps[s]->label);
+		}
 		prog->set_plans[many] = prepare_sql(prog, sql.data, many);
 	}
 	pfree(sql.data);
@@ -290,6 +297,8 @@ fr_run(FrProgram *prog, FrRunMode mode, int nunits, FrBindFn bind, void *arg,
 			{
 				for (int s = 0; s < prog->nsteps; s++)
 				{
+					if (prog->steps[s] == NULL)
+						continue;
 					cur_step = s;
 					execute(prog, prog->step_plans[s], prog->steps[s]->label,
 							values, nulls);

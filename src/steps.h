@@ -76,10 +76,12 @@ typedef struct FrProgram
 	const char *name;			/* for log messages */
 	const FrInput *inputs;
 	int			ninputs;
-	const FrStep *const *steps;
+	const FrStep *const *steps; /* a NULL step is left out: two programs
+								 * that differ by a step keep its numbers */
 	int			nsteps;
 	bool		set_based;		/* the steps can run as one statement */
 	/* generated and prepared on first use */
+	bool		steps_prepared;
 	SPIPlanPtr	step_plans[FR_MAX_STEPS];
 	SPIPlanPtr	set_plans[2];	/* [0] scalars, [1] arrays */
 } FrProgram;
