@@ -82,13 +82,17 @@ try_slots(void)
 	return false;
 }
 
-/* Naps up to `us` microseconds; a latch set (or an interrupt) ends it. */
+/*
+ * Naps `us` microseconds, then serves interrupts.  A nap of a millisecond or
+ * more waits on the latch (a set latch ends it early); a shorter one sleeps,
+ * and a signal ends it early.
+ */
 static void
 nap(long us)
 {
 	if (us < 1000)
 	{
-		/* WaitLatch counts milliseconds; a signal ends pg_usleep early */
+		/* WaitLatch counts whole milliseconds */
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		pg_usleep(us);
 		pgstat_report_wait_end();
