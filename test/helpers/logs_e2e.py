@@ -396,6 +396,19 @@ def blocked_by(mon, pid, other):
     return mon.execute("SELECT %s = ANY (pg_blocking_pids(%s))", [other, pid]).fetchone()[0]
 
 
+def hold_for(session, fn, req, username, pw):
+    """In session's open transaction, take what a call of fn by username
+    will wait on (the users table for a login, the username's claim for a
+    registration); return that call's arguments."""
+    if fn == "verify_password":
+        session.execute("LOCK TABLE farmreg.users IN ACCESS EXCLUSIVE MODE")
+        return (username, pw)
+    session.execute(claim_username(username))
+    r = req(pw)
+    r["username"] = username
+    return r if fn == "register_farm_admin" else [r]
+
+
 def deadlock_case(L, db, req, kind, fn, style):
     """Session B calls fn inside a transaction holding a row lock, and waits
     for session A, which then asks for B's row."""
@@ -411,16 +424,8 @@ def deadlock_case(L, db, req, kind, fn, style):
     control = "DLCONTROL-%s-%d" % (L.mode, n)
     if detector_a:
         L.controls.append(control)
-    username = "dl%d" % n
     a.execute("BEGIN")
-    if fn == "verify_password":
-        a.execute("LOCK TABLE farmreg.users IN ACCESS EXCLUSIVE MODE")
-        payload = (username, pw)
-    else:
-        a.execute(claim_username(username))
-        r = req(pw)
-        r["username"] = username
-        payload = r if fn == "register_farm_admin" else [r]
+    payload = hold_for(a, fn, req, "dl%d" % n, pw)
     b.execute("BEGIN")
     b.execute("SELECT 1 FROM public.logs_lockrow WHERE id = %d FOR UPDATE" % n)
     results = {}
@@ -466,16 +471,8 @@ def case_lock_waits(L, db, req, log_path):
             a = Session(db, "logs-%s-lockwait-a" % L.mode)
             b = Session(db, "logs-%s-lockwait-b" % L.mode)
             b.execute("SET deadlock_timeout = '100ms'")
-            username = "lw%d" % n
             a.execute("BEGIN")
-            if fn == "verify_password":
-                a.execute("LOCK TABLE farmreg.users IN ACCESS EXCLUSIVE MODE")
-                payload = (username, pw)
-            else:
-                a.execute(claim_username(username))
-                r = req(pw)
-                r["username"] = username
-                payload = r if fn == "register_farm_admin" else [r]
+            payload = hold_for(a, fn, req, "lw%d" % n, pw)
             results = {}
 
             def run_b():
